@@ -1,0 +1,1 @@
+"""Community asset and provision-gap mapping: domain and analysis (no Flask)."""

@@ -1,0 +1,148 @@
+"""Keeping area layers, their attributes and patch sets in the store."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mapping import schema as S
+from mapping.errors import NotFoundError
+from mapping.models import Area, AreaLayer, Patch, PatchSet
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def save_area_layer(
+    session: Session,
+    name: str,
+    areas: gpd.GeoDataFrame,
+    *,
+    title: str | None = None,
+    source: str | None = None,
+    licence: str | None = None,
+    attribution: str | None = None,
+) -> int:
+    """Store a layer (replacing one of the same name); give its number of areas.
+
+    Columns other than code, name and geometry are kept as the areas' attributes.
+    """
+    layer = session.scalar(select(AreaLayer).where(AreaLayer.name == name))
+    if layer is None:
+        layer = AreaLayer(name=name, title=title or name)
+        session.add(layer)
+    else:
+        session.execute(delete(Area).where(Area.layer_id == layer.id))
+        layer.title = title or layer.title
+    layer.source, layer.licence, layer.attribution = source, licence, attribution
+    session.flush()
+    extra = [c for c in areas.columns if c not in (S.AREA_CODE, S.AREA_NAME, "geometry")]
+    wkb = shapely.to_wkb(areas.to_crs(S.STORAGE_CRS).geometry.values)
+    rows = [
+        {"layer_id": layer.id, "code": code, "name": name_,
+         "geometry_wkb": geom, "attributes": {c: _json_value(v) for c, v in zip(extra, vals,
+                                                                               strict=True)}}
+        for code, name_, geom, vals in zip(areas[S.AREA_CODE], areas[S.AREA_NAME], wkb,
+                                           areas[extra].itertuples(index=False), strict=True)
+    ]
+    session.execute(Area.__table__.insert(), rows)
+    return len(rows)
+
+
+def add_area_attributes(session: Session, layer_name: str, table: pd.DataFrame, *,
+                        code_column: str) -> tuple[int, list[str]]:
+    """Join a table's columns onto a stored layer's areas by code; give (areas matched, codes not found)."""
+    layer = _layer(session, layer_name)
+    areas = {a.code: a for a in session.scalars(select(Area).where(Area.layer_id == layer.id))}
+    keyed = table.drop_duplicates(code_column).set_index(code_column)
+    matched = 0
+    for code, values in keyed.iterrows():
+        area = areas.get(str(code))
+        if area is None:
+            continue
+        area.attributes = {**(area.attributes or {}),
+                           **{str(k): _json_value(v) for k, v in values.items()}}
+        matched += 1
+    unmatched = sorted(set(map(str, keyed.index)) - set(areas))
+    return matched, unmatched
+
+
+def _layer(session: Session, name: str) -> AreaLayer:
+    layer = session.scalar(select(AreaLayer).where(AreaLayer.name == name))
+    if layer is None:
+        known = ", ".join(session.scalars(select(AreaLayer.name))) or "none yet"
+        raise NotFoundError(f"no area layer called '{name}' (layers: {known})")
+    return layer
+
+
+def list_layers(session: Session) -> pd.DataFrame:
+    """Give the stored layers: name, title, source, licence, attribution, number of areas."""
+    rows = []
+    for layer in session.scalars(select(AreaLayer).order_by(AreaLayer.name)):
+        count = len(session.scalars(select(Area.id).where(Area.layer_id == layer.id)).all())
+        rows.append({"name": layer.name, "title": layer.title, "source": layer.source,
+                     "licence": layer.licence, "attribution": layer.attribution, "areas": count})
+    return pd.DataFrame(rows, columns=["name", "title", "source", "licence", "attribution",
+                                       "areas"])
+
+
+def load_area_layer(session: Session, name: str) -> gpd.GeoDataFrame:
+    """Give a stored layer as a GeoDataFrame (EPSG:4326) with its attributes as columns."""
+    layer = _layer(session, name)
+    areas = session.execute(
+        select(Area.code, Area.name, Area.geometry_wkb, Area.attributes)
+        .where(Area.layer_id == layer.id).order_by(Area.code)
+    ).all()
+    attrs = pd.DataFrame([a.attributes or {} for a in areas])
+    frame = pd.DataFrame({S.AREA_CODE: [a.code for a in areas],
+                          S.AREA_NAME: [a.name for a in areas]})
+    frame = pd.concat([frame, attrs], axis=1)
+    geometry = shapely.from_wkb([a.geometry_wkb for a in areas])
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=S.STORAGE_CRS)
+
+
+def save_patch_set(session: Session, name: str, layer_name: str, patches: gpd.GeoDataFrame, *,
+                   source: str | None = None) -> int:
+    """Store a patch set over a layer (replacing one of the same name); give its number of patches."""
+    layer = _layer(session, layer_name)
+    existing = session.scalar(select(PatchSet).where(PatchSet.name == name))
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    patch_set = PatchSet(name=name, layer_id=layer.id, source=source)
+    session.add(patch_set)
+    session.flush()
+    wkb = shapely.to_wkb(patches.to_crs(S.STORAGE_CRS).geometry.values)
+    session.add_all(
+        Patch(patch_set_id=patch_set.id, name=str(p), area_codes=list(codes), geometry_wkb=g)
+        for p, codes, g in zip(patches[S.PATCH], patches["area_codes"], wkb, strict=True)
+    )
+    return len(patches)
+
+
+def load_patches(session: Session, name: str) -> gpd.GeoDataFrame:
+    """Give a stored patch set: ``patch``, ``area_codes`` and the dissolved outline."""
+    patch_set = session.scalar(select(PatchSet).where(PatchSet.name == name))
+    if patch_set is None:
+        raise NotFoundError(f"no patch set called '{name}'")
+    rows = session.scalars(select(Patch).where(Patch.patch_set_id == patch_set.id)
+                           .order_by(Patch.name)).all()
+    return gpd.GeoDataFrame(
+        {S.PATCH: [p.name for p in rows], "area_codes": [p.area_codes for p in rows]},
+        geometry=shapely.from_wkb([p.geometry_wkb for p in rows]), crs=S.STORAGE_CRS)
+
+
+def list_patch_sets(session: Session) -> list[str]:
+    """Give the names of the stored patch sets."""
+    return list(session.scalars(select(PatchSet.name).order_by(PatchSet.name)))

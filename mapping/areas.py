@@ -1,0 +1,187 @@
+"""Area layers (boundaries), their attribute tables, and patches made of areas.
+
+Pure functions: GeoDataFrame in, new GeoDataFrame out, inputs unchanged.
+Layers are kept in EPSG:4326; areas are measured in EPSG:27700.
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from mapping import schema as S
+from mapping.errors import CRSError, Problem, ValidationError
+from mapping.tables import blank
+
+GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
+
+
+def require_crs(frame: gpd.GeoDataFrame, *, what: str = "layer") -> None:
+    """Raise :class:`CRSError` unless ``frame`` has a CRS."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise TypeError(f"{what} must be a GeoDataFrame, got {type(frame).__name__}")
+    if frame.crs is None:
+        raise CRSError(f"{what} has no coordinate reference system; set one (e.g. EPSG:27700)")
+
+
+def guess_code_and_name(frame: pd.DataFrame) -> tuple[str | None, str | None]:
+    """Give the likeliest GSS-code column and name column of a boundary file (ONS naming first)."""
+    code = name = None
+    for column in frame.columns:
+        if column == "geometry":
+            continue
+        text = frame[column].astype("string")
+        if code is None and text.str.fullmatch(GSS_CODE.pattern).fillna(False).mean() > 0.9:
+            code = str(column)
+    for column in frame.columns:
+        upper = str(column).upper()
+        if column != code and (upper.endswith("NM") or upper in {"NAME", "AREA_NAME"}):
+            name = str(column)
+            break
+    return code, name
+
+
+def areas_from_frame(
+    frame: gpd.GeoDataFrame,
+    *,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    file: str = "layer",
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Give a clean area layer (``code``, ``area_name``, polygon geometry, EPSG:4326) and its problems.
+
+    Invalid geometry is repaired with ``shapely.make_valid`` where the result is
+    still polygonal (reported as a note with the reason), otherwise rejected.
+    Codes must be present and unique.
+    """
+    require_crs(frame, what=file)
+    guessed_code, guessed_name = guess_code_and_name(frame)
+    code_field = code_field or guessed_code
+    name_field = name_field or guessed_name or code_field
+    problems: list[Problem] = []
+    for wanted, label in ((code_field, "code"), (name_field, "name")):
+        if wanted is None or wanted not in frame.columns:
+            problems.append(Problem(
+                f"no {label} column {'named ' + repr(wanted) if wanted else 'found'}; "
+                f"columns are {', '.join(map(str, frame.columns))}", field=label, file=file))
+    if problems:
+        raise ValidationError(problems, summary=f"{file}: cannot import the layer")
+    data = frame.reset_index(drop=True).to_crs(S.STORAGE_CRS)
+    codes = data[code_field].astype("string").str.strip()
+    names = data[name_field].astype("string").str.strip()
+    geoms = data.geometry
+    out_geoms = geoms.copy()
+    for i in np.flatnonzero(blank(data[code_field]).to_numpy()):
+        problems.append(Problem("area code is empty", row=i + 1, field=code_field, file=file))
+    dup = codes.duplicated(keep="first") & codes.notna()
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.append(Problem(f"area code '{codes.iloc[i]}' appears more than once", row=i + 1,
+                                field=code_field, file=file))
+    missing = geoms.isna() | geoms.is_empty
+    for i in np.flatnonzero(missing.to_numpy()):
+        problems.append(Problem("geometry is empty", row=i + 1, field="geometry", file=file))
+    invalid = ~missing & ~geoms.is_valid
+    for i in np.flatnonzero(invalid.to_numpy()):
+        reason = shapely.is_valid_reason(geoms.iloc[i])
+        fixed = shapely.make_valid(geoms.iloc[i])
+        polygonal = shapely.get_parts(fixed)
+        polygonal = [g for g in polygonal if g.geom_type in ("Polygon", "MultiPolygon")]
+        if polygonal and shapely.union_all(polygonal).area > 0:
+            out_geoms.iloc[i] = shapely.union_all(polygonal)
+        else:
+            problems.append(Problem(f"invalid geometry that cannot be repaired ({reason})",
+                                    row=i + 1, field="geometry", file=file))
+    kinds = out_geoms.geom_type
+    wrong = ~missing & ~kinds.isin(["Polygon", "MultiPolygon"])
+    for i in np.flatnonzero(wrong.to_numpy()):
+        problems.append(Problem(f"geometry is a {kinds.iloc[i]}; areas must be polygons",
+                                row=i + 1, field="geometry", file=file))
+    out = gpd.GeoDataFrame(
+        {S.AREA_CODE: codes.astype(object), S.AREA_NAME: names.fillna(codes).astype(object)},
+        geometry=out_geoms.values, crs=S.STORAGE_CRS,
+    )
+    return out, problems
+
+
+def repaired_rows(frame: gpd.GeoDataFrame) -> list[int]:
+    """Give the 1-based rows whose geometry is invalid (and would be repaired on import)."""
+    geoms = frame.geometry
+    return [int(i) + 1 for i in np.flatnonzero((geoms.notna() & ~geoms.is_valid).to_numpy())]
+
+
+def join_attributes(
+    areas: gpd.GeoDataFrame, table: pd.DataFrame, *, code_column: str
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Give areas with the table's columns joined on the area code, and the table codes not found.
+
+    Area codes absent from the table get missing values; table codes absent from
+    the layer are returned so the caller can report them.
+    """
+    if code_column not in table.columns:
+        raise ValidationError([Problem(f"no column '{code_column}' in the table",
+                                       field=code_column)])
+    keyed = table.drop_duplicates(code_column).set_index(code_column)
+    keyed = keyed.drop(columns=[c for c in keyed.columns if c in (S.AREA_NAME, "geometry")])
+    joined = areas.join(keyed, on=S.AREA_CODE)
+    unmatched = sorted(set(keyed.index.astype(str)) - set(areas[S.AREA_CODE].astype(str)))
+    return joined, unmatched
+
+
+def patches_from_lookup(
+    areas: gpd.GeoDataFrame,
+    lookup: pd.DataFrame,
+    *,
+    code_column: str = S.AREA_CODE,
+    patch_column: str = S.PATCH,
+    file: str = "lookup",
+    require_complete: bool = True,
+) -> gpd.GeoDataFrame:
+    """Give patches dissolved from a lookup of area code → patch name.
+
+    Every area must be in exactly one patch: codes missing from the layer,
+    areas in two patches, and (with ``require_complete``) areas in no patch
+    are all reported together as one :class:`ValidationError`.
+    """
+    require_crs(areas, what="area layer")
+    problems = [Problem(f"column '{c}' is missing", field=c, file=file)
+                for c in (code_column, patch_column) if c not in lookup.columns]
+    if problems:
+        raise ValidationError(problems, summary=f"{file}: not a patch lookup")
+    codes = lookup[code_column].astype("string").str.strip()
+    patches = lookup[patch_column].astype("string").str.strip()
+    known = set(areas[S.AREA_CODE])
+    for i in np.flatnonzero((~codes.isin(known)).to_numpy()):
+        problems.append(Problem(f"area '{codes.iloc[i]}' is not in the layer", row=i + 1,
+                                field=code_column, file=file))
+    for i in np.flatnonzero(blank(lookup[patch_column]).to_numpy()):
+        problems.append(Problem("patch name is empty", row=i + 1, field=patch_column, file=file))
+    first: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        if code in first:
+            problems.append(Problem(f"area '{code}' is already in a patch on row {first[code]}",
+                                    row=i + 1, field=code_column, file=file))
+        else:
+            first[code] = i + 1
+    if require_complete:
+        for code in sorted(known - set(codes.dropna())):
+            problems.append(Problem(f"area '{code}' is in no patch", field=code_column, file=file))
+    if problems:
+        raise ValidationError(problems, summary=f"{file}: the patches do not cover the layer "
+                              "exactly once")
+    members = pd.DataFrame({S.AREA_CODE: codes, S.PATCH: patches})
+    merged = areas[[S.AREA_CODE, "geometry"]].merge(members, on=S.AREA_CODE)
+    dissolved = merged.dissolve(by=S.PATCH, as_index=False, aggfunc={S.AREA_CODE: list})
+    return gpd.GeoDataFrame(
+        {S.PATCH: dissolved[S.PATCH], "area_codes": dissolved[S.AREA_CODE]},
+        geometry=dissolved.geometry.values, crs=areas.crs,
+    )
+
+
+def area_km2(frame: gpd.GeoDataFrame) -> pd.Series:
+    """Give each polygon's area in square kilometres, measured in EPSG:27700."""
+    require_crs(frame)
+    return frame.geometry.to_crs(S.METRIC_CRS).area / 1e6

@@ -1,0 +1,183 @@
+"""The store's tables, as SQLAlchemy 2.x declarative models.
+
+Types are portable between SQLite (the embedded default) and PostgreSQL:
+points are ``lon``/``lat`` columns in EPSG:4326, area polygons are WKB blobs
+(EPSG:4326), free-form attribute tables are JSON. The schema is created and
+changed only through the Alembic migrations in ``mapping/migrations``; these
+models must match the latest migration (a test checks that).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Give the current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every table."""
+
+
+class Organisation(Base):
+    """A community or care organisation (a provider) and how it is owned."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    legal_form: Mapped[str | None] = mapped_column(String(200))
+    legal_form_key: Mapped[str] = mapped_column(String(100), default="unknown")
+    ownership_model: Mapped[str | None] = mapped_column(String(60))
+    ownership_class: Mapped[str] = mapped_column(String(20), default="unknown", index=True)
+    company_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    charity_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    national_footprint: Mapped[bool | None] = mapped_column(Boolean)
+    office_in_borough: Mapped[bool | None] = mapped_column(Boolean)
+    living_wage: Mapped[bool | None] = mapped_column(Boolean)
+    ethical_care_charter: Mapped[bool | None] = mapped_column(Boolean)
+    cqc_provider_id: Mapped[str | None] = mapped_column(String(40))
+    cqc_rating: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    website: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(20), default="import")
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Asset(Base):
+    """A community asset or care site/service, located at a point."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(60), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    in_borough: Mapped[bool | None] = mapped_column(Boolean)
+    capacity: Mapped[float | None] = mapped_column(Float)
+    opening_times: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(500))
+    accessibility: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(20), default="import")
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RecordHistory(Base):
+    """One change to an asset or organisation: who, when, what changed (old and new values)."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (Index("ix_record_history_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AreaLayer(Base):
+    """A named layer of polygons (wards, LSOAs, an upload) and where it came from."""
+
+    __tablename__ = "area_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Area(Base):
+    """One polygon of a layer, with its GSS code and its joined attribute table values."""
+
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("layer_id", "code", name="uq_areas_layer_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("area_layers.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    geometry_wkb: Mapped[bytes] = mapped_column(LargeBinary)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PatchSet(Base):
+    """A named set of patches (or lots): groups of areas of one layer."""
+
+    __tablename__ = "patch_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("area_layers.id", ondelete="CASCADE"))
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Patch(Base):
+    """One patch: its name, its member area codes and their dissolved outline."""
+
+    __tablename__ = "patches"
+    __table_args__ = (UniqueConstraint("patch_set_id", "name", name="uq_patches_set_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patch_set_id: Mapped[int] = mapped_column(ForeignKey("patch_sets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    area_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    geometry_wkb: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class User(Base):
+    """A person who can sign in, with a hashed password and one role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,238 @@
+"""Reading tabular and vector files the same way everywhere, with row-level problems.
+
+Councils' files are messy: Excel's CSVs in Windows-1252, header spellings that
+vary, broken rows. Everything is read as text first (so postcodes and company
+numbers keep their leading zeros) and converted column by column, so that each
+problem can be reported with its file, row, field and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from mapping import schema as S
+from mapping.config import REFERENCE_DIR
+from mapping.errors import Problem, ValidationError
+
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv"}
+VECTOR_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shapefile"}
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(header).strip().casefold()).strip("_")
+
+
+@lru_cache(maxsize=4)
+def column_aliases(path: Path | None = None) -> dict[str, str]:
+    """Give the header spelling → canonical column table from ``data/column_aliases.csv``."""
+    table = pd.read_csv(path or REFERENCE_DIR / "column_aliases.csv", dtype=str)
+    return {_key(a): c for a, c in zip(table["alias"], table["column"], strict=True)}
+
+
+def map_columns(
+    frame: pd.DataFrame, *, mapping: dict[str, str] | None = None, file: str | None = None
+) -> pd.DataFrame:
+    """Give a copy of ``frame`` with headers renamed to the canonical column names.
+
+    ``mapping`` (source header → canonical column) wins over the alias table.
+    Two source headers mapping to one column is a problem, not a silent pick.
+    """
+    aliases = column_aliases()
+    explicit = {_key(k): v for k, v in (mapping or {}).items()}
+    rename: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    problems = []
+    for header in frame.columns:
+        if header == "geometry":
+            continue
+        target = explicit.get(_key(header)) or aliases.get(_key(header))
+        if target is None:
+            continue
+        if target in seen:
+            problems.append(
+                Problem(
+                    f"columns '{seen[target]}' and '{header}' both mean '{target}'; "
+                    "rename one or give a column mapping",
+                    field=str(header),
+                    file=file,
+                )
+            )
+            continue
+        seen[target] = str(header)
+        rename[header] = target
+    if problems:
+        raise ValidationError(problems, summary=f"{file or 'input'}: ambiguous columns")
+    return frame.rename(columns=rename)
+
+
+def read_table(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
+    """Give a file's rows as text columns (CSV) or with a ``geometry`` column (vector files).
+
+    Raises :class:`ValidationError` naming the file, and the line where it can,
+    for an empty file, a file that is not in ``encoding``, malformed CSV rows
+    (every one of them), or an unreadable vector file. Vector files must carry a
+    CRS; they are returned in EPSG:4326.
+    """
+    path = Path(path)
+    label = path.name
+    if not path.exists():
+        raise ValidationError([Problem("file not found", file=str(path))])
+    suffix = path.suffix.lower()
+    if suffix in VECTOR_SUFFIXES:
+        return _read_vector(path)
+    if suffix not in TABLE_SUFFIXES:
+        raise ValidationError(
+            [Problem(f"unsupported file type '{suffix}': use .csv, .geojson, .gpkg or .shp",
+                     file=label)]
+        )
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ValidationError([Problem("the file is empty", file=label)])
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValidationError(
+            [
+                Problem(
+                    f"line {line} is not valid {encoding} text (byte {raw[exc.start]:#04x}); "
+                    "save the file as 'CSV UTF-8', or pass --encoding cp1252 if it came "
+                    "from older Excel",
+                    file=label,
+                    row=max(line - 1, 1),
+                )
+            ]
+        ) from None
+    text = text.removeprefix("\ufeff")
+    sep = "\t" if suffix == ".tsv" else ","
+    frame = _parse_csv(text, sep=sep, label=label)
+    if frame.empty:
+        raise ValidationError([Problem("the file has a header but no data rows", file=label)])
+    return frame
+
+
+def _parse_csv(text: str, *, sep: str, label: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
+        )
+    except pd.errors.EmptyDataError:
+        raise ValidationError([Problem("the file has no header row", file=label)]) from None
+    except (pd.errors.ParserError, csv.Error):
+        pass
+    # The fast parser stops at the first broken line; read again to report every one.
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        header = next(reader)
+        for row_number, row in enumerate(reader, start=1):
+            if len(row) != len(header) and any(cell.strip() for cell in row):
+                problems.append(
+                    Problem(
+                        f"expected {len(header)} fields, found {len(row)} "
+                        "(check for an unquoted comma or a missing quote)",
+                        row=row_number,
+                        file=label,
+                    )
+                )
+    except csv.Error as exc:
+        problems.append(Problem(f"unreadable CSV: {exc}", row=reader.line_num, file=label))
+    raise ValidationError(problems or [Problem("unreadable CSV", file=label)],
+                          summary=f"{label}: malformed CSV")
+
+
+def _read_vector(path: Path) -> pd.DataFrame:
+    label = path.name
+    if path.stat().st_size == 0:
+        raise ValidationError([Problem("the file is empty", file=label)])
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
+        raise ValidationError(
+            [Problem(f"could not read the file as {path.suffix} ({exc})", file=label)]
+        ) from None
+    if frame.empty:
+        raise ValidationError([Problem("the file has no features", file=label)])
+    if frame.crs is None:
+        raise ValidationError(
+            [Problem("the file has no coordinate reference system (e.g. a missing .prj); "
+                     "give one or re-export it with its CRS", file=label)]
+        )
+    return frame.to_crs(S.STORAGE_CRS) if frame.crs != S.STORAGE_CRS else frame
+
+
+def blank(series: pd.Series) -> pd.Series:
+    """Give True where a value is missing or only white space."""
+    return series.isna() | series.astype("string").str.strip().fillna("").eq("")
+
+
+def clean_text(series: pd.Series) -> pd.Series:
+    """Give stripped text with blanks as ``None`` (object dtype, ready for the store)."""
+    out = series.astype("string").str.strip()
+    return out.where(~blank(series), None).astype(object).where(lambda s: s.notna(), None)
+
+
+def parse_numbers(
+    series: pd.Series, *, field: str, file: str | None, minimum: float | None = None
+) -> tuple[pd.Series, list[Problem]]:
+    """Give floats (NaN for blanks) and a problem for every value that is not a number."""
+    text = series.astype("string").str.strip().str.replace(",", "", regex=False)
+    values = pd.to_numeric(text.where(~blank(series)), errors="coerce").astype(float)
+    bad = values.isna() & ~blank(series)
+    problems = [
+        Problem(f"'{series.iloc[i]}' is not a number", row=i + 1, field=field, file=file)
+        for i in np.flatnonzero(bad.to_numpy())
+    ]
+    if minimum is not None:
+        low = values < minimum
+        problems += [
+            Problem(f"{values.iloc[i]:g} is below the minimum {minimum:g}", row=i + 1,
+                    field=field, file=file)
+            for i in np.flatnonzero(low.to_numpy())
+        ]
+    return values, problems
+
+
+def parse_flags(series: pd.Series, *, field: str, file: str | None) -> tuple[pd.Series, list[Problem]]:
+    """Give True/False/None from yes/no, true/false, y/n, 1/0 (any case); a problem for anything else."""
+    text = series.astype("string").str.strip().str.casefold()
+    out = pd.Series(None, index=series.index, dtype=object)
+    out[text.isin(_TRUE).fillna(False).to_numpy()] = True
+    out[text.isin(_FALSE).fillna(False).to_numpy()] = False
+    bad = out.isna() & ~blank(series)
+    problems = [
+        Problem(f"'{series.iloc[i]}' is not yes/no", row=i + 1, field=field, file=file)
+        for i in np.flatnonzero(bad.to_numpy())
+    ]
+    return out, problems
+
+
+def parse_datetimes(
+    series: pd.Series, *, field: str, file: str | None
+) -> tuple[pd.Series, list[Problem]]:
+    """Give timezone-aware UTC datetimes from ISO 8601 text (or day-first dates); problems for the rest."""
+    text = series.astype("string").str.strip().where(~blank(series))
+    values = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    retry = values.isna() & ~blank(series)
+    if retry.any():
+        values = values.where(
+            ~retry, pd.to_datetime(text.where(retry), errors="coerce", utc=True, dayfirst=True,
+                                   format="mixed")
+        )
+    bad = values.isna() & ~blank(series)
+    problems = [
+        Problem(f"'{series.iloc[i]}' is not a date (use YYYY-MM-DD)", row=i + 1, field=field,
+                file=file)
+        for i in np.flatnonzero(bad.to_numpy())
+    ]
+    return values, problems

@@ -1,0 +1,58 @@
+"""The Flask map service: ``create_app`` and its wiring. Views stay thin; ``mapping`` does the work."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from mapping.config import Settings, load_settings
+from mapping.store import Store
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.instance_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Give the web app: config from defaults, then ``instance/config.py``, then ``MAPPING_*``.
+
+    ``test_config`` replaces the instance file; it may hold a ready
+    ``MAPPING_SETTINGS`` object or settings by name (``DATABASE_URL``, ``DATA_DIR`` ...).
+    """
+    defaults = load_settings(environ={})
+    app = Flask(__name__, instance_path=str(defaults.instance_dir), instance_relative_config=True)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    settings = app.config.get("MAPPING_SETTINGS")
+    if not isinstance(settings, Settings):
+        settings = load_settings({k.lower(): v for k, v in app.config.items()})
+    app.config["MAPPING_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = _secret_key(settings)
+    app.config.setdefault("VENDOR_DIR", str(Path(__file__).resolve().parents[1] / "node_modules"))
+    app.extensions["mapping_store"] = Store(settings.resolved_database_url)
+
+    from web import errors, pages, vendor
+
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(vendor.bp)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    return app

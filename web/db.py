@@ -1,0 +1,29 @@
+"""The store and a per-request session, opened lazily on ``g`` (as in Flask's tutorial app)."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from mapping.config import Settings
+from mapping.store import Store
+
+
+def get_store() -> Store:
+    """Give the app's store."""
+    store: Store = current_app.extensions["mapping_store"]
+    return store
+
+
+def get_session() -> Session:
+    """Give this request's session, opening it on first use; closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = get_store().session()
+    session: Session = g.db_session
+    return session
+
+
+def get_settings() -> Settings:
+    """Give the app's settings."""
+    settings: Settings = current_app.config["MAPPING_SETTINGS"]
+    return settings
