@@ -708,7 +708,7 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
     postcode. A row whose chosen location is wrong (say, latitude and longitude swapped)
     gets that problem and is *not* quietly geocoded from a later column instead: the
     coordinates were the more specific claim, and the person importing should see that
-    they are wrong.
+    they are wrong. ``geocoded_by`` then still names the location the problem is about.
 
     Parameters
     ----------
@@ -723,9 +723,12 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
     -------
     pandas.DataFrame
         A new frame: ``df``'s columns, with ``lon``, ``lat``, ``easting``, ``northing``
-        (floats, NaN where unresolved), ``geocoded_by`` (``"lonlat"``,
-        ``"eastings_northings"``, ``"postcode"`` or ``None``) and ``problem`` (``None`` when
-        resolved) set or replaced.
+        (floats, NaN where unresolved), ``geocoded_by`` and ``problem`` set or replaced.
+        ``geocoded_by`` is the location the row used: ``"lonlat"``,
+        ``"eastings_northings"`` or ``"postcode"``, or ``None`` when it gave none.
+        ``problem`` is ``None`` when the row has a point, else the reason it has not; so a
+        row is located exactly when ``problem`` is ``None``. Valid postcodes are put in
+        canonical form (``"E15 4EH"``); anything else in ``postcode`` is left as given.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__}")
@@ -745,7 +748,7 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
             result[col][rows] = found[col].to_numpy(dtype="float64", na_value=np.nan)
         found_problem = found[PROBLEM].to_numpy(dtype=object)
         problem[rows] = found_problem
-        geocoded_by[rows[pd.isna(found_problem)]] = method
+        geocoded_by[rows] = method
         open_[rows] = False
 
     pairs: list[tuple[str, str, Callable[[pd.Series, pd.Series], pd.DataFrame], str]] = [
@@ -771,6 +774,10 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
     out = df.copy()
     for col, values in result.items():
         out[col] = values
+    if POSTCODE in df.columns:
+        canonical = normalise_postcodes(df[POSTCODE])
+        valid = canonical.notna().to_numpy(dtype=bool)
+        out[POSTCODE] = df[POSTCODE].mask(valid, canonical.to_numpy(dtype=object, na_value=None))
     out[GEOCODED_BY] = pd.Series(geocoded_by, index=df.index, dtype=object)
     out[PROBLEM] = pd.Series(problem, index=df.index, dtype=object)
     return out

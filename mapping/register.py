@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import JSON, DateTime, Table, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
@@ -105,8 +105,11 @@ def upsert_records(
     model = RECORD_TYPES[record_type]
     table: Table = model.__table__  # type: ignore[assignment]
     columns = [c for c in frame.columns if c in table.c and c not in _MANAGED]
-    values = frame[columns].astype(object).to_numpy()
-    records = [dict(zip(columns, map(_plain, row), strict=True)) for row in values]
+    data = frame[columns]
+    # One vectorised pass: Python scalars, and None for every kind of missing value.
+    plain = data.astype(object).where(data.notna(), None)
+    records = [dict(zip(columns, row, strict=True))
+               for row in zip(*(plain[c].tolist() for c in columns), strict=True)]
     existing: dict[str, dict[str, Any]] = {}
     external_ids = [r[S.EXTERNAL_ID] for r in records]
     for chunk in _chunks(external_ids):
@@ -120,19 +123,29 @@ def upsert_records(
     history: list[dict[str, Any]] = []
     fresh = [r for r in records if r[S.EXTERNAL_ID] not in existing]
     if fresh:
-        rows = [{**r, "created_at": now, "updated_at": now, "version": 1} for r in fresh]
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        new_ids = [row.id for row in session.execute(statement, rows)]
-        history += [
-            _history(record_type, rid, 1, "create" if action == "edit" else action, changed_by,
-                     now, {k: [None, _json(v)] for k, v in r.items() if v is not None})
-            for rid, r in zip(new_ids, fresh, strict=True)
-        ]
+        for r in fresh:
+            r.update(created_at=now, updated_at=now, version=1)
+        # Plain executemany is the driver's fast path; RETURNING would go row by row.
+        session.execute(insert(table), fresh)
+        # Version 1 is the record as created; later history rows hold old → new values,
+        # so every earlier state can be rebuilt without copying each record here. The
+        # database writes these rows itself: the new records are those stamped ``now``.
+        created = select(
+            literal(record_type), table.c.id, literal(1), literal("create"),
+            literal(changed_by), literal(now, DateTime(timezone=True)), literal({}, JSON),
+        ).where(table.c.created_at == now, table.c.version == 1)
+        history_table = RecordHistory.__table__
+        session.execute(insert(history_table).from_select(
+            ["record_type", "record_id", "version", "action", "changed_by", "changed_at",
+             "changes"], created))
         counts.inserted = len(fresh)
     changes = []
     for record in records:
         old = existing.get(record[S.EXTERNAL_ID])
         if old is None:
+            continue
+        if all(old[k] == v for k, v in record.items()):  # the common case, without _same
+            counts.unchanged += 1
             continue
         diff = {k: [_json(old[k]), _json(v)] for k, v in record.items() if not _same(old[k], v)}
         if not diff:
@@ -148,6 +161,14 @@ def upsert_records(
     if history:
         session.execute(insert(RecordHistory.__table__), history)
     return counts
+
+
+def _ids(session: Session, table: Table, external_ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(external_ids):
+        query = select(table.c.external_id, table.c.id).where(table.c.external_id.in_(chunk))
+        out.update({row.external_id: row.id for row in session.execute(query)})
+    return out
 
 
 def _group_by_keys(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[frozenset[str], list[dict[str, Any]]]]:
@@ -223,13 +244,8 @@ def history(session: Session, record_type: str, record_id: int) -> pd.DataFrame:
 
 def organisation_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Give the database id of each organisation external id that exists."""
-    wanted = sorted({e for e in external_ids if e})
-    out: dict[str, int] = {}
-    for chunk in _chunks(wanted):
-        query = select(Organisation.external_id, Organisation.id).where(
-            Organisation.external_id.in_(chunk))
-        out.update({row.external_id: row.id for row in session.execute(query)})
-    return out
+    table: Table = Organisation.__table__  # type: ignore[assignment]
+    return _ids(session, table, sorted({e for e in external_ids if e}))
 
 
 def organisations_frame(session: Session) -> pd.DataFrame:

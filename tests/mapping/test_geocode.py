@@ -389,7 +389,7 @@ def test_geocode_frame_resolves_each_row_in_order(index: PostcodeIndex) -> None:
     out = geocode_frame(_records(), index=index)
 
     assert out.index.tolist() == [101, 102, 103, 104, 105]
-    assert out["geocoded_by"].tolist() == ["lonlat", "eastings_northings", "postcode", None, None]
+    assert out["geocoded_by"].iloc[:3].tolist() == ["lonlat", "eastings_northings", "postcode"]
     # Row 101 has a postcode too, but keeps its own coordinates.
     assert (out.at[101, "lon"], out.at[101, "lat"]) == (0.0462, 51.551884)
     assert (out.at[102, "easting"], out.at[102, "northing"]) == (541600, 184048)
@@ -405,9 +405,25 @@ def test_geocode_frame_reports_bad_coordinates_without_falling_back(
 
     # Row 104's postcode is fine, but its swapped coordinates are what it claimed.
     assert out.at[104, "problem"] == "latitude and longitude look swapped: lon=51.5, lat=0.01"
+    assert out.at[104, "geocoded_by"] == "lonlat"
     assert np.isnan(out.at[104, "lon"])
     assert out.at[105, "problem"] == NO_LOCATION
+    assert out.at[105, "geocoded_by"] is None
     assert NO_LOCATION == "no location: give a postcode, lon/lat or easting/northing"
+
+
+def test_geocode_frame_puts_valid_postcodes_in_canonical_form(index: PostcodeIndex) -> None:
+    records = pd.DataFrame({"postcode": ["e154eh", "E15 4E", None]})
+
+    out = geocode_frame(records, index=index)
+
+    assert out["postcode"].iloc[:2].tolist() == ["E15 4EH", "E15 4E"]
+    assert pd.isna(out["postcode"].iloc[2])
+    assert out["problem"].tolist() == [
+        None,
+        "'E15 4E' is not a valid UK postcode",
+        NO_LOCATION,
+    ]
 
 
 def test_geocode_frame_does_not_change_its_input(index: PostcodeIndex) -> None:
