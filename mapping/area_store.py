@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
@@ -56,7 +56,7 @@ def save_area_layer(
         for code, name_, geom, vals in zip(areas[S.AREA_CODE], areas[S.AREA_NAME], wkb,
                                            areas[extra].itertuples(index=False), strict=True)
     ]
-    session.execute(Area.__table__.insert(), rows)
+    session.execute(insert(Area), rows)
     return len(rows)
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from mapping import schema as S
 from mapping.errors import CRSError, Problem, ValidationError
-from mapping.tables import blank
+from mapping.tables import blank, rows_where
 
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 
@@ -75,17 +74,17 @@ def areas_from_frame(
     names = data[name_field].astype("string").str.strip()
     geoms = data.geometry
     out_geoms = geoms.copy()
-    for i in np.flatnonzero(blank(data[code_field]).to_numpy()):
+    for i in rows_where(blank(data[code_field]).to_numpy()):
         problems.append(Problem("area code is empty", row=i + 1, field=code_field, file=file))
     dup = codes.duplicated(keep="first") & codes.notna()
-    for i in np.flatnonzero(dup.to_numpy()):
+    for i in rows_where(dup.to_numpy()):
         problems.append(Problem(f"area code '{codes.iloc[i]}' appears more than once", row=i + 1,
                                 field=code_field, file=file))
     missing = geoms.isna() | geoms.is_empty
-    for i in np.flatnonzero(missing.to_numpy()):
+    for i in rows_where(missing.to_numpy()):
         problems.append(Problem("geometry is empty", row=i + 1, field="geometry", file=file))
     invalid = ~missing & ~geoms.is_valid
-    for i in np.flatnonzero(invalid.to_numpy()):
+    for i in rows_where(invalid.to_numpy()):
         reason = shapely.is_valid_reason(geoms.iloc[i])
         fixed = shapely.make_valid(geoms.iloc[i])
         polygonal = shapely.get_parts(fixed)
@@ -97,7 +96,7 @@ def areas_from_frame(
                                     row=i + 1, field="geometry", file=file))
     kinds = out_geoms.geom_type
     wrong = ~missing & ~kinds.isin(["Polygon", "MultiPolygon"])
-    for i in np.flatnonzero(wrong.to_numpy()):
+    for i in rows_where(wrong.to_numpy()):
         problems.append(Problem(f"geometry is a {kinds.iloc[i]}; areas must be polygons",
                                 row=i + 1, field="geometry", file=file))
     out = gpd.GeoDataFrame(
@@ -110,7 +109,7 @@ def areas_from_frame(
 def repaired_rows(frame: gpd.GeoDataFrame) -> list[int]:
     """Give the 1-based rows whose geometry is invalid (and would be repaired on import)."""
     geoms = frame.geometry
-    return [int(i) + 1 for i in np.flatnonzero((geoms.notna() & ~geoms.is_valid).to_numpy())]
+    return [int(i) + 1 for i in rows_where((geoms.notna() & ~geoms.is_valid).to_numpy())]
 
 
 def join_attributes(
@@ -154,10 +153,10 @@ def patches_from_lookup(
     codes = lookup[code_column].astype("string").str.strip()
     patches = lookup[patch_column].astype("string").str.strip()
     known = set(areas[S.AREA_CODE])
-    for i in np.flatnonzero((~codes.isin(known)).to_numpy()):
+    for i in rows_where((~codes.isin(known)).to_numpy()):
         problems.append(Problem(f"area '{codes.iloc[i]}' is not in the layer", row=i + 1,
                                 field=code_column, file=file))
-    for i in np.flatnonzero(blank(lookup[patch_column]).to_numpy()):
+    for i in rows_where(blank(lookup[patch_column]).to_numpy()):
         problems.append(Problem("patch name is empty", row=i + 1, field=patch_column, file=file))
     first: dict[str, int] = {}
     for i, code in enumerate(codes):

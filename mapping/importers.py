@@ -35,6 +35,7 @@ from mapping.tables import (
     parse_flags,
     parse_numbers,
     read_table,
+    rows_where,
 )
 from mapping.taxonomy import category_lookup
 
@@ -80,7 +81,7 @@ def _check_required(frame: pd.DataFrame, required: tuple[str, ...], file: str) -
                 for c in missing]
     problems = []
     for column in required:
-        for i in np.flatnonzero(blank(frame[column]).to_numpy()):
+        for i in rows_where(blank(frame[column]).to_numpy()):
             problems.append(Problem("is required but empty", row=i + 1, field=column, file=file))
     return problems
 
@@ -90,7 +91,7 @@ def _duplicate_ids(ids: pd.Series, file: str) -> list[Problem]:
     first_row = {v: i + 1 for i, v in reversed(list(enumerate(ids)))}
     return [Problem(f"id '{ids.iloc[i]}' already used on row {first_row[ids.iloc[i]]}",
                     row=i + 1, field=S.EXTERNAL_ID, file=file)
-            for i in np.flatnonzero(dup.to_numpy())]
+            for i in rows_where(dup.to_numpy())]
 
 
 def _derived_ids(frame: pd.DataFrame, prefix: str) -> pd.Series:
@@ -117,7 +118,7 @@ def _choice(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], default:
     bad = ~value.isin(allowed)
     problems = [Problem(f"'{frame[column].iloc[i]}' is not one of {', '.join(allowed)}",
                         row=i + 1, field=column, file=file)
-                for i in np.flatnonzero(bad.to_numpy())]
+                for i in rows_where(bad.to_numpy())]
     return value.astype(object), problems
 
 
@@ -140,7 +141,7 @@ def _points_from_geometry(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame,
         out.loc[~is_point.to_numpy(), [S.LON, S.LAT]] = ""
     problems = [Problem(f"geometry is {_geometry_kind(geoms.iloc[i])}; assets must be points",
                         row=i + 1, field="geometry", file=file)
-                for i in np.flatnonzero((~is_point).to_numpy())]
+                for i in rows_where((~is_point).to_numpy())]
     return out, problems
 
 
@@ -172,7 +173,7 @@ def prepare_assets(
     lookup = category_lookup()
     key = frame[S.CATEGORY].astype("string").str.strip().str.casefold()
     out[S.CATEGORY] = key.map(lookup).astype(object)
-    for i in np.flatnonzero((out[S.CATEGORY].isna() & ~blank(frame[S.CATEGORY])).to_numpy()):
+    for i in rows_where((out[S.CATEGORY].isna() & ~blank(frame[S.CATEGORY])).to_numpy()):
         problems.append(Problem(f"unknown category '{frame[S.CATEGORY].iloc[i]}' (see the "
                                 "category list in data/categories.csv)", row=i + 1,
                                 field=S.CATEGORY, file=file))
@@ -190,7 +191,7 @@ def prepare_assets(
         problems += found
 
     located = geocode_frame(frame, index=index)
-    for i in np.flatnonzero(located["problem"].notna().to_numpy()):
+    for i in rows_where(located["problem"].notna().to_numpy()):
         field_name = located["geocoded_by"].iloc[i] or S.POSTCODE
         field_name = {"lonlat": f"{S.LON}/{S.LAT}", "eastings_northings":
                       f"{S.EASTING}/{S.NORTHING}"}.get(field_name, field_name)
@@ -240,13 +241,13 @@ def prepare_organisations(frame: pd.DataFrame, *, file: str = "input",
     bad = company.notna() & ~company.str.fullmatch(_COMPANY_NUMBER).fillna(False)
     problems += [Problem(f"'{out[S.COMPANY_NUMBER].iloc[i]}' is not a Companies House number "
                          "(8 digits, or 2 letters and 6 digits)", row=i + 1,
-                         field=S.COMPANY_NUMBER, file=file) for i in np.flatnonzero(bad)]
+                         field=S.COMPANY_NUMBER, file=file) for i in rows_where(bad)]
     out[S.COMPANY_NUMBER] = company.astype(object).where(company.notna(), None)
     charity = out[S.CHARITY_NUMBER].astype("string").str.upper().str.replace(" ", "")
     bad = charity.notna() & ~charity.str.fullmatch(_CHARITY_NUMBER).fillna(False)
     problems += [Problem(f"'{out[S.CHARITY_NUMBER].iloc[i]}' is not a charity number",
                          row=i + 1, field=S.CHARITY_NUMBER, file=file)
-                 for i in np.flatnonzero(bad)]
+                 for i in rows_where(bad)]
     out[S.CHARITY_NUMBER] = charity.astype(object).where(charity.notna(), None)
 
     models = frame[S.OWNERSHIP_MODEL] if S.OWNERSHIP_MODEL in frame.columns else None
@@ -255,7 +256,7 @@ def prepare_organisations(frame: pd.DataFrame, *, file: str = "input",
         bad = ~blank(models) & ~value.isin(S.OWNERSHIP_MODELS)
         problems += [Problem(f"'{models.iloc[i]}' is not one of {', '.join(S.OWNERSHIP_MODELS)}",
                              row=i + 1, field=S.OWNERSHIP_MODEL, file=file)
-                     for i in np.flatnonzero(bad.to_numpy())]
+                     for i in rows_where(bad.to_numpy())]
         out[S.OWNERSHIP_MODEL] = value.where(~blank(models)).astype(object)
     else:
         out[S.OWNERSHIP_MODEL] = None
@@ -276,7 +277,7 @@ def prepare_organisations(frame: pd.DataFrame, *, file: str = "input",
         bad = out[S.CQC_RATING].isna() & ~blank(frame[S.CQC_RATING])
         problems += [Problem(f"'{rating.iloc[i]}' is not a CQC rating "
                              f"({', '.join(S.CQC_RATINGS)})", row=i + 1, field=S.CQC_RATING,
-                             file=file) for i in np.flatnonzero(bad.to_numpy())]
+                             file=file) for i in rows_where(bad.to_numpy())]
         out[S.CQC_RATING] = out[S.CQC_RATING].where(out[S.CQC_RATING].notna(), None)
     out[S.SOURCE], found = _choice(frame, S.SOURCE, S.ASSET_SOURCES, "import", file)
     problems += found
@@ -331,7 +332,7 @@ def write_assets(store: Store, prepared: pd.DataFrame, problems: list[Problem], 
     with store.transaction() as session:
         org_keys = prepared[S.ORGANISATION_ID]
         known = organisation_ids(session, org_keys.dropna())
-        for i in np.flatnonzero((org_keys.notna() & ~org_keys.isin(list(known))).to_numpy()):
+        for i in rows_where((org_keys.notna() & ~org_keys.isin(list(known))).to_numpy()):
             problems.append(Problem(f"organisation '{org_keys.iloc[i]}' is not in the register; "
                                     "import the organisations first", row=i + 1,
                                     field=S.ORGANISATION_ID, file=file))

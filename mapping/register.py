@@ -12,20 +12,23 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import JSON, DateTime, Table, insert, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from mapping import schema as S
 from mapping.errors import NotFoundError, StaleEditError
 from mapping.models import Asset, Organisation, RecordHistory, utcnow
 
 _MANAGED = {"id", "created_at", "updated_at", "version"}
-RECORD_TYPES = {"asset": Asset, "organisation": Organisation}
+RECORD_TYPES: dict[str, type[Asset] | type[Organisation]] = {
+    "asset": Asset, "organisation": Organisation}
+HISTORY: Table = RecordHistory.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -134,8 +137,7 @@ def upsert_records(
             literal(record_type), table.c.id, literal(1), literal("create"),
             literal(changed_by), literal(now, DateTime(timezone=True)), literal({}, JSON),
         ).where(table.c.created_at == now, table.c.version == 1)
-        history_table = RecordHistory.__table__
-        session.execute(insert(history_table).from_select(
+        session.execute(insert(HISTORY).from_select(
             ["record_type", "record_id", "version", "action", "changed_by", "changed_at",
              "changes"], created))
         counts.inserted = len(fresh)
@@ -159,7 +161,7 @@ def upsert_records(
         session.execute(update(model), group)
     counts.updated = len(changes)
     if history:
-        session.execute(insert(RecordHistory.__table__), history)
+        session.execute(insert(HISTORY), history)
     return counts
 
 
@@ -201,7 +203,7 @@ def update_record(
     person's change.
     """
     model = RECORD_TYPES[record_type]
-    record = session.get(model, record_id)
+    record = cast(Asset | Organisation | None, session.get(model, record_id))
     if record is None:
         raise NotFoundError(f"{record_type} {record_id} does not exist")
     if record.version != expected_version:
@@ -223,7 +225,7 @@ def update_record(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleEditError(f"this {record_type} was changed by someone else; reload it")
-    session.execute(insert(RecordHistory.__table__), [
+    session.execute(insert(HISTORY), [
         _history(record_type, record_id, expected_version + 1, action, changed_by, now, diff)
     ])
     session.expire(record)
@@ -284,7 +286,7 @@ def assets_frame(
         query = query.where(asset.c.category.in_(list(category)))
     if ownership_class:
         wanted = list(ownership_class)
-        condition = org.c.ownership_class.in_(wanted)
+        condition: ColumnElement[bool] = org.c.ownership_class.in_(wanted)
         if "unknown" in wanted:
             condition = condition | org.c.id.is_(None)
         query = query.where(condition)

@@ -171,6 +171,16 @@ def _read_vector(path: Path) -> pd.DataFrame:
     return frame.to_crs(S.STORAGE_CRS) if frame.crs != S.STORAGE_CRS else frame
 
 
+def rows_where(mask: pd.Series | np.ndarray) -> list[int]:
+    """Give the 0-based positions where ``mask`` is true (missing counts as false), as ints."""
+    if isinstance(mask, pd.Series):
+        values = mask.to_numpy(dtype=bool, na_value=False)
+    else:
+        values = np.asarray(mask, dtype=bool)
+    positions: list[int] = np.flatnonzero(values).tolist()
+    return positions
+
+
 def blank(series: pd.Series) -> pd.Series:
     """Give True where a value is missing or only white space."""
     return series.isna() | series.astype("string").str.strip().fillna("").eq("")
@@ -191,14 +201,14 @@ def parse_numbers(
     bad = values.isna() & ~blank(series)
     problems = [
         Problem(f"'{series.iloc[i]}' is not a number", row=i + 1, field=field, file=file)
-        for i in np.flatnonzero(bad.to_numpy())
+        for i in rows_where(bad)
     ]
     if minimum is not None:
         low = values < minimum
         problems += [
             Problem(f"{values.iloc[i]:g} is below the minimum {minimum:g}", row=i + 1,
                     field=field, file=file)
-            for i in np.flatnonzero(low.to_numpy())
+            for i in rows_where(low)
         ]
     return values, problems
 
@@ -212,7 +222,7 @@ def parse_flags(series: pd.Series, *, field: str, file: str | None) -> tuple[pd.
     bad = out.isna() & ~blank(series)
     problems = [
         Problem(f"'{series.iloc[i]}' is not yes/no", row=i + 1, field=field, file=file)
-        for i in np.flatnonzero(bad.to_numpy())
+        for i in rows_where(bad)
     ]
     return out, problems
 
@@ -233,6 +243,6 @@ def parse_datetimes(
     problems = [
         Problem(f"'{series.iloc[i]}' is not a date (use YYYY-MM-DD)", row=i + 1, field=field,
                 file=file)
-        for i in np.flatnonzero(bad.to_numpy())
+        for i in rows_where(bad)
     ]
     return values, problems

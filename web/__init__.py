@@ -1,4 +1,7 @@
-"""The Flask map service: ``create_app`` and its wiring. Views stay thin; ``mapping`` does the work."""
+"""The Flask map service: ``create_app`` and its wiring.
+
+Views stay thin; ``mapping`` does the work.
+"""
 
 from __future__ import annotations
 
@@ -43,11 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("VENDOR_DIR", str(Path(__file__).resolve().parents[1] / "node_modules"))
     app.extensions["mapping_store"] = Store(settings.resolved_database_url)
 
-    from web import errors, pages, vendor
+    from web.errors import init_app as init_errors
+    from web.pages import bp as pages_bp
+    from web.vendor import bp as vendor_bp
 
-    errors.init_app(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(vendor.bp)
+    init_errors(app)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(vendor_bp)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

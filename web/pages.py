@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from branca.element import Figure
 from flask import Blueprint, render_template, request, url_for
 
 from mapping import schema as S
-from mapping.area_store import list_layers, load_area_layer, list_patch_sets, load_patches
+from mapping.area_store import list_layers, list_patch_sets, load_area_layer, load_patches
 from mapping.demo import demo_sources
 from mapping.register import assets_frame
 from mapping.render import asset_map
@@ -36,7 +37,7 @@ def index() -> Any:
                   tile_attribution=settings.tile_attribution,
                   vendor_url=url_for("vendor.serve", filename="").rstrip("/"),
                   detail_url="/assets/{id}")
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a folium map always sits in a Figure
     root.render()
     return render_template(
         "index.html",

@@ -1,0 +1,92 @@
+"""The Newham demo, end to end on the real open data in ../shared/data."""
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from mapping import schema as S
+from mapping.area_store import list_layers, load_area_layer
+from mapping.demo import demo_sources, load_demo
+from mapping.errors import DataMissingError
+from mapping.models import Asset, Organisation, RecordHistory
+from mapping.register import assets_frame, organisations_frame
+from mapping.store import Store
+
+
+def test_layers_have_the_published_counts(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        layers = list_layers(session).set_index("name")["areas"].to_dict()
+    assert layers == {"wards_2023": 24, "lsoa_2021": 185, "lsoa_2011": 164, "borough": 1}
+
+
+def test_census_population_is_joined_to_every_2021_lsoa(demo_store: Store, data_dir) -> None:
+    with demo_store.transaction() as session:
+        lsoa = load_area_layer(session, "lsoa_2021")
+    census = pd.read_csv(data_dir / "newham/population/census2021_lsoa2021_usual_residents_by_age6.csv")
+    assert lsoa[S.POPULATION].notna().all()
+    assert lsoa[S.POPULATION].sum() == census["total_usual_residents"].sum() == 351_005
+    assert lsoa[S.POPULATION_65_PLUS].sum() == census["Aged 65 years and over"].sum()
+
+
+def test_imd_on_2021_lsoas_says_how_it_was_mapped(demo_store: Store, data_dir) -> None:
+    with demo_store.transaction() as session:
+        lsoa = load_area_layer(session, "lsoa_2021")
+    imd = pd.read_csv(data_dir / "newham/deprivation/iod2019_lsoa2011_ranks_deciles.csv")
+    same = lsoa[S.IMD_METHOD].eq("same LSOA code in 2011")
+    assert same.sum() == 152 and (~same).sum() == 33
+    assert lsoa.loc[~same, S.IMD_METHOD].str.match(r"largest overlap: 2011 LSOA E01\d{6}$").all()
+    # An unchanged LSOA carries exactly its own published decile.
+    row = lsoa[same].iloc[0]
+    published = imd.set_index("lsoa11_code").loc[row[S.AREA_CODE]]
+    assert row[S.IMD_DECILE] == published["index_of_multiple_deprivation_imd_decile"]
+    assert lsoa[S.IMD_DECILE].between(1, 10).all()
+
+
+def test_every_real_asset_file_is_loaded_with_its_category_and_licence(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        assets = assets_frame(session)
+    counts = assets[S.CATEGORY].value_counts().to_dict()
+    assert counts == {"school": 115, "place_of_worship": 103, "gp_practice": 46,
+                      "cooperative": 15, "community_space": 12, "food_bank": 2}
+    assert assets[S.LICENCE].notna().all() and assets[S.ATTRIBUTION].notna().all()
+    pofw = assets[assets[S.CATEGORY] == "place_of_worship"]
+    assert (pofw[S.SOURCE] == "osm").all() and (pofw[S.LICENCE] == "ODbL 1.0").all()
+    assert assets[S.IN_BOROUGH].all()
+    assert assets.crs == S.STORAGE_CRS
+
+
+def test_cooperatives_keep_legal_form_company_number_and_class(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        orgs = organisations_frame(session).set_index(S.EXTERNAL_ID)
+    kids_club = orgs.loc["coopsuk:R001756"]
+    assert kids_club[S.COMPANY_NUMBER] == "04733715"  # leading zero kept
+    assert kids_club[S.OWNERSHIP_MODEL] == "worker ownership"
+    assert kids_club[S.OWNERSHIP_CLASS] == "generative"
+    societies = orgs[orgs[S.LEGAL_FORM] == "Registered Society"]
+    assert len(societies) == 12 and (societies[S.OWNERSHIP_CLASS] == "generative").all()
+    assert orgs.loc["givefood:newham", S.LEGAL_FORM] == "Charity"
+
+
+def test_loading_again_changes_nothing(demo_store: Store, data_dir) -> None:
+    with demo_store.transaction() as session:
+        before = (session.scalar(select(func.count(Asset.id))),
+                  session.scalar(select(func.count(Organisation.id))),
+                  session.scalar(select(func.count(RecordHistory.id))))
+    report = load_demo(demo_store, data_dir, progress=lambda _m: None)
+    assert sum(r.counts.inserted + r.counts.updated for r in report.assets.values()) == 0
+    with demo_store.transaction() as session:
+        after = (session.scalar(select(func.count(Asset.id))),
+                 session.scalar(select(func.count(Organisation.id))),
+                 session.scalar(select(func.count(RecordHistory.id))))
+    assert after == before
+
+
+def test_a_missing_data_dir_says_which_setting_to_change(store: Store, tmp_path) -> None:
+    with pytest.raises(DataMissingError, match="MAPPING_DATA_DIR"):
+        load_demo(store, tmp_path / "nowhere", progress=lambda _m: None)
+
+
+def test_every_demo_source_names_its_licence_and_attribution() -> None:
+    sources = demo_sources()
+    assert (sources["licence"] != "").all()
+    assert (sources["attribution"] != "").all()
