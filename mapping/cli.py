@@ -63,7 +63,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ValidationError as exc:
-            click.echo(f"Error: {exc.args[0].split(': ')[0] if exc.problems else exc}", err=True)
+            click.echo(f"Error: {exc.summary}", err=True)
             _show_problems(exc.problems, kwargs.get("report"))
             sys.exit(1)
         except MappingError as exc:

@@ -49,7 +49,7 @@ class Settings:
     """Name of that borough, as shown in the app."""
 
     tile_url: str = ""
-    """Base-map tile URL template for the web map; empty means no tiles (a plain background, works offline)."""
+    """Base-map tile URL template for the web map; empty means no tiles (plain background, works offline)."""
 
     tile_attribution: str = ""
     """Attribution text for ``tile_url`` tiles (required by most tile providers)."""

@@ -50,6 +50,7 @@ class ValidationError(MappingError, ValueError):
         self.problems = list(problems)
         n = len(self.problems)
         head = summary or f"{n} problem{'s' if n != 1 else ''} found"
+        self.summary = head
         shown = "; ".join(str(p) for p in self.problems[:5])
         more = f" (and {n - 5} more)" if n > 5 else ""
         super().__init__(f"{head}: {shown}{more}" if shown else head)

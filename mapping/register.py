@@ -157,7 +157,7 @@ def upsert_records(
         changes.append({"id": old["id"], **{k: record[k] for k in diff}, "version": version,
                         "updated_at": now})
         history.append(_history(record_type, old["id"], version, action, changed_by, now, diff))
-    for keys, group in _group_by_keys(changes):
+    for group in _group_by_keys(changes):
         session.execute(update(model), group)
     counts.updated = len(changes)
     if history:
@@ -173,11 +173,12 @@ def _ids(session: Session, table: Table, external_ids: Sequence[str]) -> dict[st
     return out
 
 
-def _group_by_keys(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[frozenset[str], list[dict[str, Any]]]]:
+def _group_by_keys(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Group rows that set the same columns, so each group is one bulk UPDATE."""
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(frozenset(row), []).append(row)
-    yield from groups.items()
+    yield from groups.values()
 
 
 def _history(record_type: str, record_id: int, version: int, action: str, changed_by: str,

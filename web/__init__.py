@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``test_config`` replaces the instance file; it may hold a ready
     ``MAPPING_SETTINGS`` object or settings by name (``DATABASE_URL``, ``DATA_DIR`` ...).
     """
-    defaults = load_settings(environ={})
+    defaults = load_settings()  # MAPPING_INSTANCE_DIR says where the instance file is
     app = Flask(__name__, instance_path=str(defaults.instance_dir), instance_relative_config=True)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
