@@ -251,11 +251,27 @@ def organisation_ids(session: Session, external_ids: Iterable[str]) -> dict[str,
     return _ids(session, table, sorted({e for e in external_ids if e}))
 
 
+def org_identifiers(company_number: pd.Series, charity_number: pd.Series) -> pd.Series:
+    """Give each organisation's org-id identifiers (org-id.guide), ``;``-separated.
+
+    Companies House numbers become ``GB-COH-…``; charity numbers ``GB-SC-…`` for
+    Scottish (``SC…``) ones and ``GB-CHC-…`` for England and Wales.
+    """
+    company = ("GB-COH-" + company_number.astype("string")).fillna("")
+    charity_text = charity_number.astype("string")
+    scottish = charity_text.str.startswith("SC").fillna(False)
+    charity = ("GB-CHC-" + charity_text).where(~scottish, "GB-SC-" + charity_text).fillna("")
+    joined = company.str.cat(charity, sep=";").str.strip(";")
+    return joined.where(joined != "", None).astype(object).rename("org_id")
+
+
 def organisations_frame(session: Session) -> pd.DataFrame:
-    """Give every organisation as a DataFrame, one row each, ordered by name."""
+    """Give every organisation as a DataFrame, one row each, ordered by name, with its org-ids."""
     table = Organisation.__table__
     query = select(table).order_by(table.c.name)
-    return pd.read_sql(query, session.connection())
+    frame = pd.read_sql(query, session.connection())
+    frame["org_id"] = org_identifiers(frame[S.COMPANY_NUMBER], frame[S.CHARITY_NUMBER])
+    return frame
 
 
 def assets_frame(

@@ -90,3 +90,11 @@ def test_every_demo_source_names_its_licence_and_attribution() -> None:
     sources = demo_sources()
     assert (sources["licence"] != "").all()
     assert (sources["attribution"] != "").all()
+
+
+def test_organisations_carry_org_id_identifiers(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        orgs = organisations_frame(session).set_index(S.EXTERNAL_ID)
+    assert orgs.loc["coopsuk:R001756", "org_id"] == "GB-COH-04733715"
+    assert orgs.loc["givefood:newham", "org_id"].startswith("GB-CHC-")
+    assert orgs.loc["coopsuk:R002410", "org_id"] == "GB-COH-01754656"
