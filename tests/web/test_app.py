@@ -3,14 +3,13 @@
 import re
 from pathlib import Path
 
+import pandas as pd
 from flask import Flask
 
 from mapping.config import Settings
 from mapping.importers import prepare_assets, write_assets
 from mapping.store import Store
 from web import create_app
-
-import pandas as pd
 
 
 def test_instance_file_then_environment(tmp_path: Path, monkeypatch) -> None:
