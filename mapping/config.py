@@ -54,6 +54,9 @@ class Settings:
     tile_attribution: str = ""
     """Attribution text for ``tile_url`` tiles (required by most tile providers)."""
 
+    submission_rate_limit: str = "5 per minute;30 per day"
+    """How often one address may send the public 'tell us' form (Flask-Limiter syntax)."""
+
     secret_key: str = ""
     """Flask secret key; empty means one is generated once and kept in ``instance_dir``."""
 

@@ -46,13 +46,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("VENDOR_DIR", str(Path(__file__).resolve().parents[1] / "node_modules"))
     app.extensions["mapping_store"] = Store(settings.resolved_database_url)
 
-    from web.errors import init_app as init_errors
-    from web.pages import bp as pages_bp
-    from web.vendor import bp as vendor_bp
+    from flask_cors import CORS
 
+    from web import api, auth, directory, pages, records, submissions, vendor
+    from web.errors import init_app as init_errors
+    from web.extensions import csrf, limiter
+
+    app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config["SUBMISSION_RATE_LIMIT"] = settings.submission_rate_limit
+    csrf.init_app(app)
+    limiter.init_app(app)
+    auth.init_app(app)
     init_errors(app)
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(vendor_bp)
+    # Read-only API: any site may read it; nothing that writes is under /api/.
+    CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
+    for module in (pages, directory, records, submissions, auth, api, vendor):
+        app.register_blueprint(module.bp)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
