@@ -69,7 +69,7 @@ def areas_from_frame(
                 f"columns are {', '.join(map(str, frame.columns))}", field=label, file=file))
     if problems:
         raise ValidationError(problems, summary=f"{file}: cannot import the layer")
-    data = frame.reset_index(drop=True).to_crs(S.STORAGE_CRS)
+    data = frame.reset_index(drop=True)
     codes = data[code_field].astype("string").str.strip()
     names = data[name_field].astype("string").str.strip()
     geoms = data.geometry
@@ -101,7 +101,8 @@ def areas_from_frame(
                                 row=i + 1, field="geometry", file=file))
     out = gpd.GeoDataFrame(
         {S.AREA_CODE: codes.astype(object), S.AREA_NAME: names.fillna(codes).astype(object)},
-        geometry=out_geoms.values, crs=S.STORAGE_CRS,
+        geometry=gpd.GeoSeries(out_geoms.values, crs=frame.crs).to_crs(S.STORAGE_CRS).values,
+        crs=S.STORAGE_CRS,
     )
     return out, problems
 
@@ -109,7 +110,7 @@ def areas_from_frame(
 def repaired_rows(frame: gpd.GeoDataFrame) -> list[int]:
     """Give the 1-based rows whose geometry is invalid (and would be repaired on import)."""
     geoms = frame.geometry
-    return [int(i) + 1 for i in rows_where((geoms.notna() & ~geoms.is_valid).to_numpy())]
+    return [int(i) + 1 for i in rows_where((~geoms.isna() & ~geoms.is_empty & ~geoms.is_valid).to_numpy())]
 
 
 def join_attributes(

@@ -225,9 +225,10 @@ def import_areas_cmd(context: Context, path: Path, layer: str, code_field: str |
     with store.transaction() as session:
         count = save_area_layer(session, layer, areas, title=title, source=path.name,
                                 licence=licence, attribution=attribution)
-    fixed = repaired_rows(raw)
+    import shapely
+    fixed = [f"{r} ({shapely.is_valid_reason(raw.geometry.iloc[r - 1])})" for r in repaired_rows(raw)]
     click.echo(f"Layer '{layer}': {count} areas" + (
-        f"; invalid geometry repaired on rows {', '.join(map(str, fixed))}" if fixed else ""))
+        f"; invalid geometry repaired on rows {', '.join(fixed)}" if fixed else ""))
 
 
 @main.command("import-table")

@@ -20,6 +20,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
@@ -133,11 +134,14 @@ def _points_from_geometry(frame: pd.DataFrame, file: str) -> tuple[pd.DataFrame,
     if "geometry" not in frame.columns:
         return frame, []
     geoms = gpd.GeoSeries(frame["geometry"])
-    is_point = (geoms.geom_type == "Point") & ~geoms.is_empty & geoms.notna()
+    is_point = (geoms.geom_type == "Point") & ~geoms.isna() & ~geoms.is_empty
     out = pd.DataFrame(frame.drop(columns="geometry"))
     if S.LON not in out.columns:
-        out[S.LON] = np.where(is_point, geoms.x.where(is_point), np.nan).astype(str)
-        out[S.LAT] = np.where(is_point, geoms.y.where(is_point), np.nan).astype(str)
+        points = geoms.values[is_point.to_numpy()]
+        for column, get in ((S.LON, shapely.get_x), (S.LAT, shapely.get_y)):
+            values = np.full(len(geoms), np.nan)
+            values[is_point.to_numpy()] = get(points)
+            out[column] = values.astype(str)
         out.loc[~is_point.to_numpy(), [S.LON, S.LAT]] = ""
     problems = [Problem(f"geometry is {_geometry_kind(geoms.iloc[i])}; assets must be points",
                         row=i + 1, field="geometry", file=file)
@@ -201,7 +205,7 @@ def prepare_assets(
     out[S.LAT] = located[S.LAT].to_numpy()
     out[S.POSTCODE] = (located[S.POSTCODE] if S.POSTCODE in located.columns
                        else _text_columns(frame, (S.POSTCODE,))[S.POSTCODE]).to_numpy()
-    out[S.POSTCODE] = out[S.POSTCODE].astype(object).where(out[S.POSTCODE].notna(), None)
+    out[S.POSTCODE] = clean_text(pd.Series(out[S.POSTCODE], index=out.index))
     if boundary is not None:
         ok = out[S.LON].notna().to_numpy()
         inside = pd.Series(None, index=out.index, dtype=object)

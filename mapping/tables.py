@@ -122,19 +122,14 @@ def read_table(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
 
 
 def _parse_csv(text: str, *, sep: str, label: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False
-        )
-    except pd.errors.EmptyDataError:
-        raise ValidationError([Problem("the file has no header row", file=label)]) from None
-    except (pd.errors.ParserError, csv.Error):
-        pass
-    # The fast parser stops at the first broken line; read again to report every one.
+    # Check every line's field count first: pandas pads short rows silently and, when the
+    # first data row has one field too many, takes the first column as the index.
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     try:
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:
+            raise ValidationError([Problem("the file has no header row", file=label)])
         for row_number, row in enumerate(reader, start=1):
             if len(row) != len(header) and any(cell.strip() for cell in row):
                 problems.append(
@@ -147,8 +142,14 @@ def _parse_csv(text: str, *, sep: str, label: str) -> pd.DataFrame:
                 )
     except csv.Error as exc:
         problems.append(Problem(f"unreadable CSV: {exc}", row=reader.line_num, file=label))
-    raise ValidationError(problems or [Problem("unreadable CSV", file=label)],
-                          summary=f"{label}: malformed CSV")
+    if problems:
+        raise ValidationError(problems, summary=f"{label}: malformed CSV")
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                        na_filter=False, index_col=False, skip_blank_lines=False)
+    # Blank lines stay rows so row numbers are the spreadsheet's; trailing ones are dropped.
+    filled = frame.fillna("").astype(str).apply(lambda c: c.str.strip()).ne("").any(axis=1)
+    last = rows_where(filled)
+    return frame.iloc[: (last[-1] + 1) if last else 0].fillna("")
 
 
 def _read_vector(path: Path) -> pd.DataFrame:

@@ -64,8 +64,9 @@ def test_sources_page_lists_every_licence(client) -> None:
         assert licence in html
 
 
-def test_health(client) -> None:
-    assert client.get("/health").get_json() == {"status": "ok", "schema": "0001"}
+def test_health(client, demo_store: Store) -> None:
+    assert client.get("/health").get_json() == {"status": "ok",
+                                                 "schema": demo_store.head_revision()}
 
 
 def test_errors_have_one_json_shape_and_plain_pages(client) -> None:
