@@ -196,9 +196,16 @@ def clean_text(series: pd.Series) -> pd.Series:
 def parse_numbers(
     series: pd.Series, *, field: str, file: str | None, minimum: float | None = None
 ) -> tuple[pd.Series, list[Problem]]:
-    """Give floats (NaN for blanks) and a problem for every value that is not a number."""
-    text = series.astype("string").str.strip().str.replace(",", "", regex=False)
+    """Give floats (NaN for blanks) and a problem for every value that is not a finite number.
+
+    Commas are read as thousands separators only where they group digits in
+    threes ("1,250"); "1,5" is not a number here rather than silently 15.
+    """
+    text = series.astype("string").str.strip()
+    grouped = text.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False)
+    text = text.where(~grouped, text.str.replace(",", "", regex=False))
     values = pd.to_numeric(text.where(~blank(series)), errors="coerce").astype(float)
+    values = values.where(np.isfinite(values))
     bad = values.isna() & ~blank(series)
     problems = [
         Problem(f"'{series.iloc[i]}' is not a number", row=i + 1, field=field, file=file)

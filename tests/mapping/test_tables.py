@@ -211,3 +211,11 @@ def test_two_headers_for_one_column_are_reported_together() -> None:
     assert "columns 'postcode' and 'Post Code' both mean 'postcode'" in \
         caught.value.problems[0].reason
     assert "a.csv: ambiguous columns" in str(caught.value)
+
+
+def test_parse_numbers_reads_thousands_separators_but_not_decimal_commas_or_infinity() -> None:
+    values, problems = parse_numbers(pd.Series(["1,250", "1,5", "inf", "", "-1,000.5"]),
+                                     field="capacity", file="f.csv")
+    assert values.iloc[0] == 1250 and values.iloc[4] == -1000.5
+    assert values.iloc[1:4].isna().all()
+    assert [(p.row, p.field) for p in problems] == [(2, "capacity"), (3, "capacity")]
