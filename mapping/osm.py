@@ -88,6 +88,7 @@ from mapping.schema import (
     STORAGE_CRS,
     WEBSITE,
 )
+from mapping.taxonomy import load_categories
 
 #: A tag-table ``value`` that matches any value of the key.
 ANY_VALUE: Final = "*"
@@ -439,12 +440,9 @@ def _lower_first(label: str) -> str:
 
 
 def _read_category_labels() -> dict[str, str]:
-    """Give the service-category labels by code, from ``data/categories.csv``."""
-    path = REFERENCE_DIR / "categories.csv"
-    if not path.is_file():
-        raise DataMissingError(f"No category table at {path}")
-    with path.open(newline="", encoding="utf-8") as file:
-        return {row["code"]: row["label"] for row in csv.DictReader(file)}
+    """Give the service-category labels by code (the taxonomy in ``data/categories.csv``)."""
+    table = load_categories()
+    return dict(zip(table["code"], table["label"], strict=True))
 
 
 def _read_tag_rules(tag_table: Path | None, labels: Mapping[str, str]) -> list[_TagRule]:
