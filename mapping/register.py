@@ -265,10 +265,12 @@ def org_identifiers(company_number: pd.Series, charity_number: pd.Series) -> pd.
     return joined.where(joined != "", None).astype(object).rename("org_id")
 
 
-def organisations_frame(session: Session) -> pd.DataFrame:
-    """Give every organisation as a DataFrame, one row each, ordered by name, with its org-ids."""
+def organisations_frame(session: Session, *, ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Give organisations (all, or those with these ids) ordered by name, with their org-ids."""
     table = Organisation.__table__
     query = select(table).order_by(table.c.name)
+    if ids is not None:
+        query = query.where(table.c.id.in_(list(ids)))
     frame = pd.read_sql(query, session.connection())
     frame["org_id"] = org_identifiers(frame[S.COMPANY_NUMBER], frame[S.CHARITY_NUMBER])
     return frame
@@ -280,10 +282,12 @@ def assets_frame(
     status: Sequence[str] | None = None,
     category: Sequence[str] | None = None,
     ownership_class: Sequence[str] | None = None,
+    ids: Sequence[int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Give assets as points (EPSG:4326) with their organisation's name and ownership class.
 
-    Assets with no organisation get ownership class ``unknown``.
+    Assets with no organisation get ownership class ``unknown``. Each filter
+    left as ``None`` is not applied; ``ids`` picks assets by database id.
     """
     asset, org = Asset.__table__, Organisation.__table__
     query = (
@@ -297,6 +301,8 @@ def assets_frame(
         .select_from(asset.outerjoin(org, asset.c.organisation_id == org.c.id))
         .order_by(asset.c.id)
     )
+    if ids is not None:
+        query = query.where(asset.c.id.in_(list(ids)))
     if status:
         query = query.where(asset.c.status.in_(list(status)))
     if category:

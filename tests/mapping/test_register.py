@@ -243,3 +243,15 @@ def test_organisation_upserts_count_and_keep_history(register: Store) -> None:
         assert plc is not None and plc.version == 2
         past = history(session, "organisation", plc.id)
     assert past["changes"].iloc[0] == {S.NAME: ["Big Care plc", "Big Care Group plc"]}
+
+
+def test_frames_pick_records_by_id(demo_store) -> None:  # type: ignore[no-untyped-def]
+    from mapping.register import assets_frame, organisations_frame
+
+    with demo_store.transaction() as session:
+        all_assets = assets_frame(session)
+        some = assets_frame(session, ids=list(all_assets["id"].iloc[:3]))
+        assert list(some["id"]) == list(all_assets["id"].iloc[:3])
+        assert assets_frame(session, ids=[]).empty
+        org = organisations_frame(session).iloc[0]
+        assert list(organisations_frame(session, ids=[int(org["id"])])["name"]) == [org["name"]]

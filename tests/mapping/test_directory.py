@@ -1,0 +1,215 @@
+"""Tests for mapping.directory: filters, patches and straight-line distance from a postcode.
+
+Every expected value can be worked out by hand: points sit on a line or a small grid,
+and distances are whole metres along an easting in EPSG:27700.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from mapping import schema as S
+from mapping.directory import (
+    DISTANCE_M,
+    DISTANCE_METHOD,
+    STRAIGHT_LINE,
+    assets_near,
+    filter_assets,
+    point_for_postcode,
+)
+from mapping.errors import CRSError, ValidationError
+from mapping.geocode import PostcodeIndex
+
+# Three assets 0.01° of longitude apart on latitude 51.5, in EPSG:4326.
+GRID = {
+    "a": (0.00, 51.50),
+    "b": (0.01, 51.50),
+    "c": (0.02, 51.50),
+}
+
+
+@pytest.fixture
+def assets() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            S.EXTERNAL_ID: list(GRID),
+            S.NAME: ["Memory Café", "Food bank", "Church hall"],
+            S.DESCRIPTION: ["Tuesdays", None, "Hosts a MEMORY café on Fridays"],
+            S.CATEGORY: ["memory_cafe", "food_bank", "community_space"],
+            S.OWNERSHIP_CLASS: ["generative", "unknown", "extractive"],
+            S.STATUS: ["active", "active", "closed"],
+        },
+        geometry=[Point(xy) for xy in GRID.values()],
+        crs=S.STORAGE_CRS,
+    )
+
+
+def ids(frame: pd.DataFrame) -> list[str]:
+    return list(frame[S.EXTERNAL_ID])
+
+
+# --- filter_assets --------------------------------------------------------------------
+
+
+def test_no_filter_gives_every_asset_as_a_new_frame(assets: gpd.GeoDataFrame) -> None:
+    out = filter_assets(assets)
+    assert ids(out) == ["a", "b", "c"]
+    out.loc[out.index[0], S.NAME] = "changed"
+    assert assets[S.NAME].iloc[0] == "Memory Café"
+
+
+def test_category_ownership_and_status_match_any_value_given(assets: gpd.GeoDataFrame) -> None:
+    assert ids(filter_assets(assets, category=["food_bank", "memory_cafe"])) == ["a", "b"]
+    assert ids(filter_assets(assets, ownership_class=["extractive"])) == ["c"]
+    assert ids(filter_assets(assets, status=["active"])) == ["a", "b"]
+    assert ids(filter_assets(assets, category=["nursing"])) == []
+
+
+def test_filters_combine_with_and(assets: gpd.GeoDataFrame) -> None:
+    out = filter_assets(assets, category=["memory_cafe", "community_space"], status=["active"])
+    assert ids(out) == ["a"]
+
+
+def test_text_matches_name_or_description_in_any_case(assets: gpd.GeoDataFrame) -> None:
+    # "a" by name, "c" by description; "b" has no description and must not break the search.
+    assert ids(filter_assets(assets, text="  memory CAFÉ ")) == ["a", "c"]
+    assert ids(filter_assets(assets, text="bank")) == ["b"]
+    assert ids(filter_assets(assets, text="swimming")) == []
+
+
+def test_bbox_keeps_points_inside_and_on_its_edge(assets: gpd.GeoDataFrame) -> None:
+    # b (0.01) is on the west edge, c (0.02) inside, a (0.00) outside.
+    assert ids(filter_assets(assets, bbox=(0.01, 51.4, 0.03, 51.6))) == ["b", "c"]
+    assert ids(filter_assets(assets, bbox=(0.001, 51.4, 0.009, 51.6))) == []
+
+
+def test_within_a_patch_outline_includes_its_boundary(assets: gpd.GeoDataFrame) -> None:
+    patch = box(-0.005, 51.49, 0.01, 51.51)  # a inside, b on the east edge
+    assert ids(filter_assets(assets, within=patch)) == ["a", "b"]
+
+
+def test_spatial_filters_work_on_a_frame_in_british_national_grid(
+    assets: gpd.GeoDataFrame,
+) -> None:
+    metric = assets.to_crs(S.METRIC_CRS)
+    out = filter_assets(metric, bbox=(0.015, 51.4, 0.03, 51.6))
+    assert ids(out) == ["c"]
+    assert out.crs == S.METRIC_CRS  # the input's CRS is kept
+
+
+def test_filter_needs_a_geodataframe_with_a_crs(assets: gpd.GeoDataFrame) -> None:
+    with pytest.raises(CRSError):
+        filter_assets(gpd.GeoDataFrame(assets.drop(columns="geometry"),
+                                       geometry=list(assets.geometry)))
+    with pytest.raises(TypeError, match="DataFrame"):
+        filter_assets(pd.DataFrame(assets))
+
+
+def test_an_empty_register_gives_an_empty_frame(assets: gpd.GeoDataFrame) -> None:
+    empty = assets.iloc[0:0]
+    assert filter_assets(empty, text="café", bbox=(0, 51, 1, 52)).empty
+    assert assets_near(empty, Point(0, 51.5), radius_m=100).empty
+
+
+# --- assets_near ------------------------------------------------------------------------
+
+# Three assets on one line of northing 180000 m, at eastings 530000, 530300 and 530400.
+ORIGIN_EN = (530_000.0, 180_000.0)
+
+
+@pytest.fixture
+def on_a_line() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {S.NAME: ["far", "here", "near"], S.EXTERNAL_ID: ["x400", "x0", "x300"]},
+        geometry=[Point(530_400, 180_000), Point(530_000, 180_000), Point(530_300, 180_000)],
+        crs=S.METRIC_CRS,
+    )
+
+
+@pytest.fixture
+def origin() -> Point:
+    """The point at ORIGIN_EN, as lon/lat (assets_near takes EPSG:4326)."""
+    lonlat = gpd.GeoSeries([Point(ORIGIN_EN)], crs=S.METRIC_CRS).to_crs(S.STORAGE_CRS).iloc[0]
+    assert isinstance(lonlat, Point)
+    return lonlat
+
+
+def test_distances_are_straight_line_metres_nearest_first(
+    on_a_line: gpd.GeoDataFrame, origin: Point
+) -> None:
+    out = assets_near(on_a_line, origin)
+    assert ids(out) == ["x0", "x300", "x400"]
+    np.testing.assert_allclose(out[DISTANCE_M], [0.0, 300.0, 400.0], atol=0.1)
+    assert set(out[DISTANCE_METHOD]) == {STRAIGHT_LINE} == {"straight line"}
+    assert DISTANCE_M not in on_a_line.columns  # the input is unchanged
+
+
+def test_radius_keeps_assets_at_most_that_far(on_a_line: gpd.GeoDataFrame, origin: Point) -> None:
+    assert ids(assets_near(on_a_line, origin, radius_m=300)) == ["x0", "x300"]
+    assert ids(assets_near(on_a_line, origin, radius_m=299)) == ["x0"]
+    assert ids(assets_near(on_a_line, origin, radius_m=0)) == ["x0"]
+
+
+def test_lon_lat_assets_give_the_same_distances(on_a_line: gpd.GeoDataFrame, origin: Point) -> None:
+    out = assets_near(on_a_line.to_crs(S.STORAGE_CRS), origin)
+    np.testing.assert_allclose(out[DISTANCE_M], [0.0, 300.0, 400.0], atol=0.1)
+    assert out.crs == S.STORAGE_CRS
+
+
+def test_equal_distances_are_ordered_by_name(origin: Point) -> None:
+    twins = gpd.GeoDataFrame({S.NAME: ["west", "east"], S.EXTERNAL_ID: ["w", "e"]},
+                             geometry=[Point(529_900, 180_000), Point(530_100, 180_000)],
+                             crs=S.METRIC_CRS)
+    out = assets_near(twins, origin)
+    assert list(out[S.NAME]) == ["east", "west"]
+    np.testing.assert_allclose(out[DISTANCE_M], [100.0, 100.0], atol=0.1)
+
+
+def test_a_negative_radius_is_refused(on_a_line: gpd.GeoDataFrame, origin: Point) -> None:
+    with pytest.raises(ValidationError) as caught:
+        assets_near(on_a_line, origin, radius_m=-1)
+    assert [p.field for p in caught.value.problems] == ["radius_m"]
+
+
+# --- point_for_postcode -----------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_index(tmp_path: Path) -> PostcodeIndex:
+    """An 'e' area with E15 4EH (real Code-Point Open row) and one postcode with no point."""
+    with gzip.open(tmp_path / "e.csv.gz", "wt") as f:
+        f.write("E15 4EH,10,539595,184619\nE15 9ZZ,90,0,0\n")
+    return PostcodeIndex(tmp_path)
+
+
+def test_a_postcode_gives_its_point_in_lon_lat(tiny_index: PostcodeIndex) -> None:
+    point = point_for_postcode("e154eh", index=tiny_index)
+    en = gpd.GeoSeries([point], crs=S.STORAGE_CRS).to_crs(S.METRIC_CRS).iloc[0]
+    assert (round(en.x), round(en.y)) == (539_595, 184_619)
+    assert (round(point.x, 6), round(point.y, 6)) == (0.011631, 51.54321)
+
+
+@pytest.mark.parametrize(
+    ("postcode", "reason"),
+    [
+        ("E15 1AA", "not in OS Code-Point Open"),  # area file exists, postcode does not
+        ("E15 9ZZ", "has no coordinates"),  # PQI 90
+        ("not a postcode", "not a valid UK postcode"),
+        ("BT1 1AA", "Great Britain only"),  # Northern Ireland
+    ],
+)
+def test_a_postcode_without_a_point_is_a_validation_error(
+    tiny_index: PostcodeIndex, postcode: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        point_for_postcode(postcode, index=tiny_index)
+    (problem,) = caught.value.problems
+    assert problem.field == S.POSTCODE
+    assert reason in problem.reason
