@@ -196,12 +196,14 @@ def update_record(
     expected_version: int,
     changed_by: str,
     action: str = "edit",
+    note: dict[str, Any] | None = None,
 ) -> int:
     """Apply an edit to one record unless someone saved it since; give its new version.
 
     Optimistic locking: the edit names the version it started from, and a
     stale edit raises :class:`StaleEditError` instead of overwriting the other
-    person's change.
+    person's change. ``note`` (e.g. ``{"reason": "..."}``) goes into the
+    history row beside the changes, as ``{key: [None, value]}``.
     """
     model = RECORD_TYPES[record_type]
     record = cast(Asset | Organisation | None, session.get(model, record_id))
@@ -226,6 +228,7 @@ def update_record(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleEditError(f"this {record_type} was changed by someone else; reload it")
+    diff.update({k: [None, _json(v)] for k, v in (note or {}).items()})
     session.execute(insert(HISTORY), [
         _history(record_type, record_id, expected_version + 1, action, changed_by, now, diff)
     ])
