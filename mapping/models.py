@@ -181,3 +181,36 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Submission(Base):
+    """A resident's proposal of an asset or an idea, held back until an officer decides on it.
+
+    Nothing here is public: a submission reaches the map only when an officer
+    approves it, which creates an asset (``asset_id``) through the import path.
+    ``contact`` is the submitter's own contact, for officers only. No address
+    is stored: ``submitter_ip_hash`` is an HMAC-SHA256 of the sender's IP
+    address keyed with the app's secret key, so officers can see that several
+    submissions came from one address (abuse handling) without the address
+    itself being kept or recoverable.
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(60))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    who_runs_it: Mapped[str | None] = mapped_column(String(300))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    submitter_ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -89,6 +89,8 @@ def upsert_records(
     *,
     changed_by: str,
     action: str = "import",
+    create_action: str = "create",
+    note: dict[str, Any] | None = None,
 ) -> WriteCounts:
     """Insert new records and update changed ones, matched on ``external_id``; give the counts.
 
@@ -104,7 +106,13 @@ def upsert_records(
         Who is making the change, for the history.
     action
         The history action for changed records (``import``, ``edit``...).
+    create_action
+        The history action for new records (``create``; ``approve`` for a submission).
+    note
+        Extra facts for every history row written, as ``{key: [None, value]}``
+        (e.g. which submission an asset came from).
     """
+    extra = {k: [None, _json(v)] for k, v in (note or {}).items()}
     model = RECORD_TYPES[record_type]
     table: Table = model.__table__  # type: ignore[assignment]
     columns = [c for c in frame.columns if c in table.c and c not in _MANAGED]
@@ -134,8 +142,9 @@ def upsert_records(
         # so every earlier state can be rebuilt without copying each record here. The
         # database writes these rows itself: the new records are those stamped ``now``.
         created = select(
-            literal(record_type), table.c.id, literal(1), literal("create"),
-            literal(changed_by), literal(now, DateTime(timezone=True)), literal({}, JSON),
+            literal(record_type), table.c.id, literal(1),
+            literal(create_action),
+            literal(changed_by), literal(now, DateTime(timezone=True)), literal(extra, JSON),
         ).where(table.c.created_at == now, table.c.version == 1)
         session.execute(insert(HISTORY).from_select(
             ["record_type", "record_id", "version", "action", "changed_by", "changed_at",
@@ -156,7 +165,8 @@ def upsert_records(
         version = old["version"] + 1
         changes.append({"id": old["id"], **{k: record[k] for k in diff}, "version": version,
                         "updated_at": now})
-        history.append(_history(record_type, old["id"], version, action, changed_by, now, diff))
+        history.append(_history(record_type, old["id"], version, action, changed_by, now,
+                                {**diff, **extra}))
     for group in _group_by_keys(changes):
         session.execute(update(model), group)
     counts.updated = len(changes)
