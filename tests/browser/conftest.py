@@ -61,10 +61,13 @@ def browser_page() -> Iterator[tuple[object, Problems]]:
                 route.abort()
 
         page.route("**/*", guard)
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+        # ERR_ABORTED is the browser dropping a request because the page moved on; blocked
+        # requests are recorded by the guard above.
+        page.on("requestfailed", lambda r: "ERR_ABORTED" not in str(r.failure)
+                and problems.append(f"failed: {r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
                 and problems.append(f"HTTP {r.status}: {r.url}"))
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("pageerror", lambda e: problems.append(f"page error on {page.url}: {e}"))
         yield page, problems
         context.close()
         browser.close()
