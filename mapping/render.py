@@ -1,23 +1,28 @@
 """Folium maps of community assets over areas and patches, with every front-end file served locally.
 
-Folium loads Leaflet, jQuery, Bootstrap, Font Awesome and its plugins from public CDNs,
-which leaves a blank map offline or on a locked-down council network. Here every such
-URL is rewritten to a file that ``npm ci`` installs from ``package.json`` into
-``node_modules/`` and that ``web/vendor.py`` serves from our own Flask app.
-:data:`VENDOR_FILES` is the allow-list for both sides: a URL that is not in it makes
-:func:`localise_assets` raise, so a new folium release cannot quietly bring a CDN back.
+:func:`asset_map` draws areas (outlines, or a choropleth of a measure such as population
+or IMD decile), patches with permanent labels, and assets as clustered markers coloured
+by ownership class (CLES) with a category symbol, plus a layer control, legends, a
+full-screen button and a search over asset names. Everything the browser needs is served
+by our own app: :func:`localise_assets` points every script and style at ``node_modules/``
+files on the allow-list :data:`VENDOR_FILES` (see :mod:`mapping._render_assets`, which
+also holds the Leaflet elements' JavaScript).
 
-This module builds maps only; it does no Flask or network I/O. The category labels
-default to the project's own ``data/categories.csv``, read once through
+The page stays small at 10,000 assets because the data travel as compact columns: whole
+numbers of 1e-5 degree (about 1 m) offset from a corner, rings delta-encoded, ids as
+differences, categories and classes as one character each; markers are built in the
+browser. This module builds maps only; it does no Flask or network I/O. The category
+labels default to the project's own ``data/categories.csv``, read once through
 :mod:`mapping.taxonomy`.
 """
 
 from __future__ import annotations
 
 import html
-import json
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
 
 import folium
 import folium.plugins
@@ -25,219 +30,30 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, Link
-from folium.template import Template
 
 from mapping import schema
-from mapping.errors import CRSError, MappingError, Problem, ValidationError
-
-# --- the allow-list ------------------------------------------------------------------------
-
-_AWESOME_MARKERS_CDN: Final = "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/"
-
-#: Every CDN URL that folium 0.20 (the map, GeoJson, Choropleth's legend, LayerControl)
-#: and the plugins MarkerCluster, FastMarkerCluster, Fullscreen and Search load, mapped to
-#: the file in ``node_modules/`` that replaces it. Versions are pinned in ``package.json``.
-VENDOR_FILES: Final[dict[str, str]] = {
-    # folium.Map
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet/dist/leaflet.js",
-    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/dist/jquery.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
-        "bootstrap/dist/js/bootstrap.bundle.min.js",
-    _AWESOME_MARKERS_CDN + "leaflet.awesome-markers.js":
-        "drmonty-leaflet-awesome-markers/js/leaflet.awesome-markers.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet/dist/leaflet.css",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css":
-        "bootstrap/dist/css/bootstrap.min.css",
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css":
-        "@neos21/bootstrap3-glyphicons/dist/css/bootstrap3-glyphicons.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
-        "@fortawesome/fontawesome-free/css/all.min.css",
-    _AWESOME_MARKERS_CDN + "leaflet.awesome-markers.css":
-        "drmonty-leaflet-awesome-markers/css/leaflet.awesome-markers.css",
-    # folium.plugins.MarkerCluster and FastMarkerCluster
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
-        "leaflet.markercluster/dist/leaflet.markercluster.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
-        "leaflet.markercluster/dist/MarkerCluster.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css":
-        "leaflet.markercluster/dist/MarkerCluster.Default.css",
-    # folium.plugins.Fullscreen (npm ships no .min.js; jsDelivr minifies on the fly)
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js":
-        "leaflet.fullscreen/Control.FullScreen.js",
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css":
-        "leaflet.fullscreen/Control.FullScreen.css",
-    # folium.plugins.Search
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js":
-        "leaflet-search/dist/leaflet-search.min.js",
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css":
-        "leaflet-search/dist/leaflet-search.min.css",
-    # branca's colour-scale legend (folium.Choropleth); added to the page while it renders
-    "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js": "d3/d3.min.js",
-}
-
-#: CDN files that no npm package ships and that our maps do not use: the links are removed
-#: rather than served. Each value says what stops working without the file.
-DROPPED_ASSETS: Final[dict[str, str]] = {
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
-    "leaflet.awesome.rotate.min.css": (
-        "the fa-rotate-<angle> classes of folium.Icon(angle=...); no npm package ships them, "
-        "and our maps draw circle markers, so a rotated icon would show unrotated"
-    ),
-}
-
-#: Folders (relative to ``node_modules/``) of files the allow-listed CSS loads by relative
-#: URL: Leaflet's layer and marker images, web fonts, marker sprites and search icons.
-VENDOR_DIRS: Final[tuple[str, ...]] = (
-    "leaflet/dist/images/",
-    "@fortawesome/fontawesome-free/webfonts/",
-    "@neos21/bootstrap3-glyphicons/dist/fonts/",
-    "drmonty-leaflet-awesome-markers/css/images/",
-    "leaflet-search/images/",
+from mapping._render_assets import (
+    DROPPED_ASSETS,
+    VENDOR_DIRS,
+    VENDOR_FILES,
+    VENDOR_REFERENCED_FILES,
+    AreaLayer,
+    AssetCluster,
+    AssetSearch,
+    MapLegend,
+    encode_rings,
+    is_vendor_file,
+    localise_assets,
 )
+from mapping._render_assets import js_literal as _js
+from mapping.errors import CRSError, Problem, ValidationError
 
-#: Single files the allow-listed CSS loads by relative URL, outside :data:`VENDOR_DIRS`.
-VENDOR_REFERENCED_FILES: Final[tuple[str, ...]] = ("leaflet.fullscreen/icon-fullscreen.svg",)
-
-_ALLOWED_FILES: Final = frozenset(VENDOR_FILES.values()) | frozenset(VENDOR_REFERENCED_FILES)
-
-
-def is_vendor_file(path: str) -> bool:
-    """Give whether ``path`` (relative to ``node_modules/``) may be served to browsers.
-
-    A path is allowed when it is a file of :data:`VENDOR_FILES` or
-    :data:`VENDOR_REFERENCED_FILES`, the source map (``.map``) of one, or a file under a
-    folder of :data:`VENDOR_DIRS`. Anything with an empty, ``.`` or ``..`` segment, a
-    backslash or a leading ``/`` is refused outright.
-
-    Parameters
-    ----------
-    path
-        A ``/``-separated path as it appears after ``/vendor/`` in a URL.
-    """
-    if not path or "\\" in path or path.startswith("/") or "\x00" in path:
-        return False
-    if any(part in ("", ".", "..") for part in path.split("/")):
-        return False
-    if path in _ALLOWED_FILES or path.removesuffix(".map") in _ALLOWED_FILES:
-        return True
-    return any(path.startswith(folder) for folder in VENDOR_DIRS)
-
-
-def _is_external(url: str) -> bool:
-    return url.lower().startswith(("http://", "https://", "//"))
-
-
-def _local_url(url: str, base: str) -> str | None:
-    """Give the local URL for ``url``, ``None`` if its link is to be dropped; raise if unknown."""
-    if not _is_external(url):
-        return url
-    if url in VENDOR_FILES:
-        return f"{base}/{VENDOR_FILES[url]}"
-    if url in DROPPED_ASSETS:
-        return None
-    raise MappingError(
-        f"the map would load {url} from the internet; add it to mapping.render.VENDOR_FILES "
-        "with the npm package that ships it (package.json), or drop the element that needs it"
-    )
-
-
-def _localised_links(links: list[tuple[str, str]], base: str) -> list[tuple[str, str]]:
-    out = []
-    for name, url in links:
-        local = _local_url(url, base)
-        if local is not None:
-            out.append((name, local))
-    return out
-
-
-def _localise_header(figure: Figure, base: str) -> None:
-    """Rewrite (or drop) the script and style links already in the page header."""
-    for name, child in list(figure.header._children.items()):
-        if isinstance(child, Link) and isinstance(child.url, str):
-            local = _local_url(child.url, base)
-            if local is None:
-                del figure.header._children[name]
-            else:
-                child.url = local
-
-
-def _walk(root: Element) -> Iterator[Element]:
-    stack, seen = [root], set()
-    while stack:
-        element = stack.pop()
-        if id(element) in seen:
-            continue
-        seen.add(id(element))
-        yield element
-        stack.extend(element._children.values())
-
-
-class _LocalAssetsGuard(Element):
-    """Localise header links that elements add only while the page renders.
-
-    branca's colour-scale legend, for one, adds its d3 link in ``render()``. A Figure first
-    renders each of its children in order (its header, body and script parts, then the
-    map, which fills those parts) and only then writes the page. This element is the
-    figure's last child, so it sees every link before the header is written; what it
-    renders itself is not part of the page.
-    """
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self._name = "LocalAssetsGuard"
-        self.base = base
-
-    def render(self, **kwargs: Any) -> str:
-        figure = self.get_root()
-        if isinstance(figure, Figure):
-            _localise_header(figure, self.base)
-        return ""
-
-
-def localise_assets(m: folium.Map, *, vendor_url: str) -> folium.Map:
-    """Give the same map with every CDN script and style link pointed at ``vendor_url``.
-
-    Walks the map's whole element tree, from its figure down (plugins included), and gives
-    each element that has ``default_js`` or ``default_css`` its own rewritten lists (the
-    class-level lists folium shares between maps are left alone). Links to
-    :data:`DROPPED_ASSETS` are removed. A guard element is added to the map's figure, after
-    the map, so that links added while the page renders (branca's legend adds d3 then) are
-    rewritten or refused too. Call this after the last element has been added.
-
-    The map is changed in place and returned: it is meant for a map the caller has just
-    built, as :func:`asset_map` does.
-
-    Parameters
-    ----------
-    m
-        The map to change.
-    vendor_url
-        URL prefix under which ``node_modules/`` is served, e.g. ``"/vendor"``.
-
-    Raises
-    ------
-    MappingError
-        If an element links to an ``http(s)://`` (or ``//``) URL that is in neither
-        :data:`VENDOR_FILES` nor :data:`DROPPED_ASSETS`. The message names the URL.
-    """
-    base = vendor_url.rstrip("/")
-    root = m.get_root()
-    if not isinstance(root, Figure):
-        root = Figure()
-        root.add_child(m)
-    for element in _walk(root):
-        for attr in ("default_js", "default_css"):
-            links = getattr(element, attr, None)
-            if links:
-                setattr(element, attr, _localised_links(list(links), base))
-    _localise_header(root, base)
-    root._children.pop("local_assets_guard", None)  # keep the guard last if called again
-    root.add_child(_LocalAssetsGuard(base), name="local_assets_guard")
-    return m
-
-
-# --- the asset map -------------------------------------------------------------------------
+__all__ = [
+    "DEFAULT_MEASURE", "DROPPED_ASSETS", "MEASURES", "NO_MEASURE", "OWNERSHIP_COLOURS",
+    "VENDOR_DIRS", "VENDOR_FILES", "VENDOR_REFERENCED_FILES", "ChoroplethClass", "Measure",
+    "asset_map", "available_measures", "category_glyphs", "choropleth_classes",
+    "is_vendor_file", "localise_assets",
+]
 
 #: Marker colour for each ownership class (schema.OWNERSHIP_CLASSES), CLES's three classes
 #: and "not yet classified".
@@ -253,24 +69,229 @@ RECORD_ID: Final = "id"
 
 #: Highest zoom level when the map has no tile layer; Leaflet.markercluster needs one.
 MAX_ZOOM: Final = 19
+#: Lowest zoom level (a county or so): the clusters are made for every level from here
+#: to MAX_ZOOM, so each level less to zoom out to is less work in the browser.
+MIN_ZOOM: Final = 8
 #: Zoom level not exceeded when fitting the map to its data (a single asset, say).
 FIT_MAX_ZOOM: Final = 16
-#: Coordinates are written to 5 decimal places of a degree, about 1 m.
+#: Tolerance, in metres (EPSG:27700), to which area outlines are simplified for the page.
+SIMPLIFY_TOLERANCE_M: Final = 5.0
+#: One ASCII digit per index below 36 (0-9, a-z), for columns sent as one string.
+_BASE36: Final = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+#: Coordinates are written as whole numbers of 1e-5 degree, about 1 m.
 _COORD_SCALE: Final = 100_000
 _BACKGROUND: Final = "#f2efe9"
 _AREA_STYLE: Final = {"color": "#5f6b73", "weight": 1, "fillColor": "#9aa5ad", "fillOpacity": 0.06}
+_AREA_HOVER: Final = {"weight": 2.5, "color": "#263238"}
+_NO_DATA_COLOUR: Final = "#ffffff"
 _PATCH_STYLE: Final = {"color": "#263238", "weight": 3.5, "fill": False}
+_FOCUS_STYLE: Final = {"color": "#000000", "weight": 5, "fill": False}
+_OTHER_PATCH_STYLE: Final = {"color": "#263238", "weight": 2, "opacity": 0.6, "fill": False}
+_GLYPH_BACKGROUND: Final = "#455a64"
+#: folium.Map's own script and style links that our maps keep (by folium's names).
+_MAP_LINKS_KEPT: Final = ("leaflet", "leaflet_css")
+
+# --- measures and their classes ------------------------------------------------------------
 
 
-def _js(value: object) -> str:
-    """Give ``value`` as compact JSON that is safe inside an HTML ``<script>`` element."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
+@dataclass(frozen=True)
+class Measure:
+    """An area attribute that the map can shade areas by."""
+
+    column: str
+    """Column of the area layer (``schema.POPULATION`` ...)."""
+    label: str
+    """Name shown in the legend, the tooltips and the page."""
+    unit: str
+    """Unit after a value in a tooltip ("people"); empty for none."""
+    kind: str
+    """``"quantiles"`` (classes with about as many areas each) or ``"deciles"`` (IMD)."""
+    note: str
+    """One line under the legend's title saying how to read the classes."""
+
+
+#: The measures a page may choose, by query value. Decile 1 is the most deprived tenth of
+#: LSOAs in England (IMD 2019), so the darkest colour goes to it.
+MEASURES: Final[dict[str, Measure]] = {
+    "population": Measure(
+        schema.POPULATION, "Population", "people", "quantiles",
+        "People per area; classes of about equal numbers of areas (quantiles)",
+    ),
+    "population_65_plus": Measure(
+        schema.POPULATION_65_PLUS, "People aged 65 and over", "people aged 65+", "quantiles",
+        "People aged 65+ per area; classes of about equal numbers of areas (quantiles)",
+    ),
+    "imd_decile": Measure(
+        schema.IMD_DECILE, "IMD 2019 decile", "", "deciles",
+        "Index of Multiple Deprivation 2019: 1 = most deprived 10% of areas in England",
+    ),
+}
+#: Query value for "outlines only".
+NO_MEASURE: Final = "none"
+#: The measure a map page shows unless told otherwise.
+DEFAULT_MEASURE: Final = "population"
+#: Number of classes for quantile measures.
+QUANTILE_CLASSES: Final = 5
+
+# ColorBrewer "Purples" (Brewer, Harrower & Penn State, 2002): a sequential ramp that keeps
+# clear of the markers' green, red and blue.
+_RAMP: Final = ("#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f",
+                "#3f007d")
+
+
+@dataclass(frozen=True)
+class ChoroplethClass:
+    """One class of a choropleth: values from ``lower`` to ``upper`` (both included)."""
+
+    lower: float
+    upper: float
+    colour: str
+    label: str
+
+
+def _ramp(n: int) -> list[str]:
+    """Give ``n`` colours from light to dark, spread evenly along :data:`_RAMP`."""
+    anchors = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in _RAMP], dtype=float)
+    at = np.linspace(0, len(_RAMP) - 1, n) if n > 1 else np.array([len(_RAMP) - 1.0])
+    rgb = np.column_stack(
+        [np.interp(at, np.arange(len(_RAMP)), anchors[:, channel]) for channel in range(3)]
     )
+    return ["#" + "".join(f"{round(v):02x}" for v in row) for row in rgb]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def choropleth_classes(
+    values: pd.Series | Sequence[float], measure: Measure | str, *, classes: int = QUANTILE_CLASSES
+) -> list[ChoroplethClass]:
+    """Give the classes of a choropleth, lightest first: quantile breaks, or IMD's ten deciles.
+
+    Quantiles (equal-count classification): ``classes`` classes with breaks at the
+    quantiles of the values, rounded to whole numbers (the measures are counts of people)
+    and merged where they coincide, so there may be fewer classes; a class runs from one
+    more than the upper value of the class before it. Deciles: always the ten classes 1 to
+    10, darkest first, since decile 1 is the most deprived. Missing values are left out;
+    with none left there are no classes.
+
+    Parameters
+    ----------
+    values
+        The measure's values over the areas shown.
+    measure
+        A :class:`Measure` or a key of :data:`MEASURES`.
+    classes
+        Number of quantile classes wanted.
+    """
+    if isinstance(measure, str):
+        if measure not in MEASURES:
+            raise ValidationError([Problem(f"unknown measure '{measure}'", field="measure")])
+        measure = MEASURES[measure]
+    if measure.kind == "deciles":
+        colours = _ramp(10)[::-1]
+        labels = {1: "1 most deprived", 10: "10 least deprived"}
+        return [ChoroplethClass(d, d, colours[d - 1], labels.get(d, str(d))) for d in range(1, 11)]
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").dropna()
+    if numbers.empty:
+        return []
+    edges = np.unique(np.round(np.quantile(numbers.to_numpy(float), np.linspace(0, 1, classes + 1))))
+    uppers = edges[1:] if len(edges) > 1 else edges
+    colours = _ramp(len(uppers))
+    out = []
+    lower = float(edges[0])
+    for upper, colour in zip(uppers, colours, strict=True):
+        label = _number(upper) if lower == upper else f"{_number(lower)}–{_number(upper)}"
+        out.append(ChoroplethClass(lower, float(upper), colour, label))
+        lower = float(upper) + 1
+    return out
+
+
+def _class_index(values: pd.Series, classes: Sequence[ChoroplethClass]) -> np.ndarray:
+    """Give each value's class (0 = first), or -1 for a missing value."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    uppers = np.array([c.upper for c in classes], dtype=float)
+    index = np.searchsorted(uppers, numbers, side="left").clip(0, max(len(uppers) - 1, 0))
+    return np.where(np.isnan(numbers) | (len(uppers) == 0), -1, index)
+
+
+def available_measures(areas: gpd.GeoDataFrame | None) -> list[str]:
+    """Give the keys of :data:`MEASURES` that ``areas`` have values for (none: empty list)."""
+    if areas is None:
+        return []
+    return [key for key, m in MEASURES.items()
+            if m.column in areas.columns and pd.to_numeric(areas[m.column], errors="coerce").notna().any()]
+
+
+# --- category symbols ------------------------------------------------------------------------
+
+_GLYPH_STOPWORDS: Final = frozenset({"a", "an", "and", "for", "in", "of", "the", "to"})
+
+
+def _glyph_candidates(code: str) -> Iterator[str]:
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", code) if w]
+    words = [w for w in words if w.lower() not in _GLYPH_STOPWORDS] or words or ["?"]
+    first = words[0][0].upper()
+    if len(words) > 1:
+        yield first + words[1][0].upper()
+    for letter in "".join(words)[1:]:
+        yield first + letter.lower()
+    yield first
+    for n in range(2, 1000):
+        yield f"{first}{n}"
+
+
+def category_glyphs(
+    codes: Iterable[str], *, symbols: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Give a short symbol for each category code, different for every code.
+
+    A symbol given in ``symbols`` (e.g. a ``symbol`` column of ``data/categories.csv``)
+    is used as it is, cut to three characters. Otherwise it is derived from the code, in
+    the order given so that earlier categories get the plainer symbols: the initials of
+    its first two words (``place_of_worship`` → ``PW``, ``gp_practice`` → ``GP``; "of",
+    "the", "for" ... are skipped), or for a one-word code its first two letters
+    (``school`` → ``Sc``), then the first letter with each later letter in turn until the
+    symbol is free, ignoring case (``respite`` → ``Rs`` after ``residential`` took ``Re``).
+
+    Parameters
+    ----------
+    codes
+        Category codes, in the taxonomy's order; repeats are ignored.
+    symbols
+        Chosen symbols by code; blank ones are ignored.
+    """
+    ordered = list(dict.fromkeys(codes))
+    chosen = {code: str(symbols[code]).strip()[:3] for code in ordered
+              if symbols and code in symbols and str(symbols[code] or "").strip()}
+    taken = {g.casefold() for g in chosen.values()}
+    out: dict[str, str] = {}
+    for code in ordered:
+        if code in chosen:
+            out[code] = chosen[code]
+            continue
+        glyph = next(g for g in _glyph_candidates(code) if g.casefold() not in taken)
+        taken.add(glyph.casefold())
+        out[code] = glyph
+    return out
+
+
+def _category_tables(
+    labels: Mapping[str, str] | None, symbols: Mapping[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Give (label by code, chosen symbol by code), by default from ``data/categories.csv``."""
+    if labels is not None:
+        return dict(labels), dict(symbols or {})
+    from mapping.taxonomy import load_categories
+
+    table = load_categories()
+    found = dict(zip(table["code"], table["label"], strict=True))
+    if symbols is None and "symbol" in table.columns:
+        symbols = dict(zip(table["code"], table["symbol"], strict=True))
+    return found, dict(symbols or {})
+
+
+# --- frames to payloads ----------------------------------------------------------------------
 
 
 def _to_lonlat(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -288,7 +309,8 @@ def _to_lonlat(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
 
 
 def _text(values: pd.Series) -> list[str]:
-    return ["" if pd.isna(v) else str(v) for v in values]
+    """Give the values as text, ``""`` for a missing one (vectorised: 10,000 names in ms)."""
+    return [str(v) for v in values.astype("string").fillna("").tolist()]
 
 
 def _outline_frame(frame: gpd.GeoDataFrame, labels: dict[str, pd.Series]) -> gpd.GeoDataFrame:
@@ -333,13 +355,32 @@ def _id_value(value: object) -> int | str | None:
     return str(value)
 
 
-def _asset_payload(
-    assets: gpd.GeoDataFrame, category_labels: Mapping[str, str], detail_url: str
-) -> tuple[str, tuple[float, float, float, float] | None]:
-    """Give the assets as one compact JS object literal, and their lon/lat bounds.
+def _ids(rows: pd.DataFrame) -> dict[str, object]:
+    """Give the ids as ``{"idd": differences}`` when all are whole numbers, else ``{"id": list}``.
 
-    Columns rather than one row per asset, and coordinates as whole numbers of 1e-5 degree
-    from the south-west corner: 10,000 assets with folium's row format came to 0.57 MB.
+    Register ids come sorted, so their differences are mostly ``1``: a third of the size.
+    """
+    column = _first_column(rows, RECORD_ID, schema.EXTERNAL_ID)
+    if column is None:
+        return {"id": None}
+    if pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any():
+        return {"idd": np.diff(column.to_numpy(np.int64), prepend=0).tolist()}
+    ids = [_id_value(v) for v in column]
+    if ids and all(isinstance(v, int) for v in ids):
+        whole = np.array(ids, dtype=np.int64)
+        return {"idd": np.diff(whole, prepend=0).tolist()}
+    return {"id": ids}
+
+
+def _asset_payload(
+    assets: gpd.GeoDataFrame, category_labels: Mapping[str, str],
+    glyphs: Mapping[str, str], detail_url: str,
+) -> tuple[str, tuple[float, float, float, float] | None, list[str]]:
+    """Give the assets as one compact JS object literal, their lon/lat bounds, their codes.
+
+    Columns rather than one row per asset, coordinates as whole numbers of 1e-5 degree
+    from the south-west corner, ids as differences, and category and ownership class as
+    one character each: 10,000 assets with folium's row format came to 0.57 MB.
     """
     if schema.NAME not in assets.columns:
         raise ValidationError([Problem("assets need a name column", field=schema.NAME)])
@@ -361,13 +402,14 @@ def _asset_payload(
     )
 
     codes = _text(_column_or_blank(rows, schema.CATEGORY))
-    distinct = sorted(set(codes))
+    order = {code: i for i, code in enumerate(glyphs)}
+    distinct = sorted(set(codes), key=lambda c: (order.get(c, len(order)), c))
     code_index = {code: i for i, code in enumerate(distinct)}
+    indices = np.array([code_index[c] for c in codes], dtype=np.int64)
+    cat: str | list[int] = (
+        _BASE36[indices].tobytes().decode("ascii") if len(distinct) <= 36 else indices.tolist()
+    )
 
-    ids: list[object] | None = None
-    id_column = _first_column(rows, RECORD_ID, schema.EXTERNAL_ID)
-    if id_column is not None:
-        ids = [_id_value(v) for v in id_column]
     sentinel = "\x00"
     try:
         link = detail_url.format(id=sentinel).split(sentinel)
@@ -384,10 +426,11 @@ def _asset_payload(
         "lon0": lon0,
         "xy": xy.tolist(),
         "name": _text(rows[schema.NAME]),
-        "id": ids,
-        "cls": "".join(str(int(i)) for i in class_index),
-        "cat": [code_index[c] for c in codes],
+        **_ids(rows),
+        "cls": _BASE36[class_index.to_numpy(np.int64)].tobytes().decode("ascii"),
+        "cat": cat,
         "cats": [category_labels.get(c, c) for c in distinct],
+        "glyphs": [html.escape(glyphs[c]) for c in distinct],
         "classes": classes,
         "colours": [OWNERSHIP_COLOURS[c] for c in classes],
         "link": link,
@@ -398,153 +441,101 @@ def _asset_payload(
             float(lon.min()) / _COORD_SCALE, float(lat.min()) / _COORD_SCALE,
             float(lon.max()) / _COORD_SCALE, float(lat.max()) / _COORD_SCALE,
         )
-    return _js(payload), bounds
+    return _js(payload), bounds, distinct
 
 
-class _AssetCluster(folium.plugins.FastMarkerCluster):
-    """FastMarkerCluster whose markers are built in the browser from a compact payload.
+def _simplified(geometry: gpd.GeoSeries) -> np.ndarray:
+    """Give outlines simplified to :data:`SIMPLIFY_TOLERANCE_M` in EPSG:27700, back in lon/lat.
 
-    Same plugin, files and options as folium's FastMarkerCluster, with two changes to its
-    script: the data are columns (see :func:`_asset_payload`), and the markers go in with
-    one ``addLayers`` call, which Leaflet.markercluster clusters in bulk. Popups are built
-    on opening from DOM text nodes, so no asset text is ever parsed as HTML.
+    A layer whose polygons tile without gaps or overlaps (a valid coverage, as ONS layers
+    are) is simplified as a whole, so neighbours keep sharing their edges (GEOS coverage
+    simplification, Visvalingam & Whyatt 1993: corners that make a triangle smaller than
+    5 m × 5 m go); any other layer polygon by polygon (Douglas & Peucker 1973, 5 m),
+    keeping each one valid.
     """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = (function(){
-                var p = {{ this.payload }};
-                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
-                cluster.options.iconCreateFunction = function (group) {
-                    var counts = p.colours.map(function () { return 0; });
-                    var children = group.getAllChildMarkers();
-                    for (var k = 0; k < children.length; k++) {
-                        counts[children[k].options.ownership] += 1;
-                    }
-                    var n = children.length, at = 0, stops = [];
-                    for (var c = 0; c < counts.length; c++) {
-                        if (!counts[c]) { continue; }
-                        var next = at + 360 * counts[c] / n;
-                        stops.push(p.colours[c] + " " + at + "deg " + next + "deg");
-                        at = next;
-                    }
-                    var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
-                    return L.divIcon({
-                        html: '<div style="background:conic-gradient(' + stops.join(",")
-                            + ')"><span>' + n + "</span></div>",
-                        className: "asset-cluster",
-                        iconSize: L.point(size, size)
-                    });
-                };
-                function line(box, label, value) {
-                    var row = document.createElement("div");
-                    var key = document.createElement("span");
-                    key.className = "asset-popup-key";
-                    key.textContent = label + ": ";
-                    row.appendChild(key);
-                    row.appendChild(document.createTextNode(value));
-                    box.appendChild(row);
-                }
-                function popup(layer) {
-                    var i = layer.options.asset;
-                    var box = document.createElement("div");
-                    box.className = "asset-popup";
-                    var title = document.createElement("strong");
-                    title.textContent = p.name[i];
-                    box.appendChild(title);
-                    line(box, "Category", p.cats[p.cat[i]]);
-                    line(box, "Ownership", p.classes[layer.options.ownership]);
-                    if (p.id && p.id[i] !== null) {
-                        var a = document.createElement("a");
-                        a.href = p.link.join(encodeURIComponent(String(p.id[i])));
-                        a.target = "_top";
-                        a.textContent = "View details";
-                        box.appendChild(a);
-                    }
-                    return box;
-                }
-                var n = p.name.length, markers = new Array(n);
-                for (var i = 0; i < n; i++) {
-                    var c = +p.cls.charAt(i);
-                    var marker = L.circleMarker(
-                        [(p.lat0 + p.xy[2 * i]) / p.scale, (p.lon0 + p.xy[2 * i + 1]) / p.scale],
-                        {radius: 7, color: "#ffffff", weight: 1.5, fillColor: p.colours[c],
-                         fillOpacity: 0.95, ownership: c, asset: i}
-                    );
-                    marker.bindPopup(popup);
-                    markers[i] = marker;
-                }
-                cluster.addLayers(markers);
-                cluster.addTo({{ this._parent.get_name() }});
-                return cluster;
-            })();
-        {% endmacro %}"""
-    )
-
-    def __init__(self, payload: str, *, name: str) -> None:
-        super().__init__([], name=name, chunked_loading=True, spiderfy_distance_multiplier=1.5)
-        self._name = "AssetCluster"
-        self.payload = payload
+    metric = geometry.to_crs(schema.METRIC_CRS).to_numpy()
+    if shapely.coverage_is_valid(metric):
+        simple = shapely.coverage_simplify(metric, SIMPLIFY_TOLERANCE_M)
+    else:
+        simple = shapely.simplify(metric, SIMPLIFY_TOLERANCE_M, preserve_topology=True)
+    return gpd.GeoSeries(simple, crs=schema.METRIC_CRS).to_crs(schema.STORAGE_CRS).to_numpy()
 
 
-class _Legend(folium.MacroElement):
-    """The ownership legend and the few styles the asset layer needs."""
+def _area_payload(
+    areas: gpd.GeoDataFrame, measure: Measure | None, classes: Sequence[ChoroplethClass]
+) -> tuple[str, tuple[float, float, float, float] | None, bool]:
+    """Give the areas as one compact JS object literal, their bounds, and whether any lacks a value.
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>
-            .asset-legend { background: #fff; padding: 6px 10px; border-radius: 4px;
-                box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 12px/1.6 sans-serif; }
-            .asset-legend strong { display: block; }
-            .asset-legend i { display: inline-block; width: 12px; height: 12px;
-                border-radius: 50%; margin-right: 6px; vertical-align: -2px; }
-            .asset-cluster div { width: 100%; height: 100%; border-radius: 50%;
-                display: flex; align-items: center; justify-content: center;
-                box-shadow: 0 0 0 2px rgba(255,255,255,.9), 0 1px 4px rgba(0,0,0,.4); }
-            .asset-cluster span { background: #fff; border-radius: 50%; width: 62%;
-                height: 62%; display: flex; align-items: center; justify-content: center;
-                font: bold 11px sans-serif; color: #222; }
-            .asset-popup { font: 13px/1.5 sans-serif; }
-            .asset-popup-key { color: #555; }
-            .patch-label { background: rgba(255,255,255,.85); border: 1px solid #263238;
-                font-weight: bold; box-shadow: none; }
-            {% if this.background %}
-            #{{ this.map_id }}.leaflet-container { background: {{ this.background }}; }
-            {% endif %}
-            </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-            (function () {
-                var entries = {{ this.entries }};
-                var legend = L.control({position: "bottomright"});
-                legend.onAdd = function () {
-                    var box = L.DomUtil.create("div", "asset-legend");
-                    var title = document.createElement("strong");
-                    title.textContent = "Ownership";
-                    box.appendChild(title);
-                    entries.forEach(function (entry) {
-                        var row = document.createElement("div");
-                        var swatch = document.createElement("i");
-                        swatch.style.background = entry[1];
-                        row.appendChild(swatch);
-                        row.appendChild(document.createTextNode(entry[0]));
-                        box.appendChild(row);
-                    });
-                    return box;
-                };
-                legend.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}"""
-    )
+    Names, codes and tooltip values are HTML-escaped here: Leaflet shows tooltip strings
+    as HTML.
+    """
+    keep = (areas.geometry.notna() & ~areas.geometry.is_empty).to_numpy()
+    rows = areas[keep]
+    if rows.empty:
+        return "", None, False
+    geometry = _simplified(rows.geometry)
+    west, south, east, north = shapely.total_bounds(geometry)
+    origin = np.array([np.rint(south * _COORD_SCALE), np.rint(west * _COORD_SCALE)], dtype=np.int64)
+    encoded = [encode_rings(g, origin, scale=_COORD_SCALE) for g in geometry]
+    drawn = np.array([bool(e) for e in encoded])
+    rows = rows[drawn]
+    lines: list[dict[str, object]] = []
+    k: list[int] | None = None
+    styles: list[dict[str, object]] = [dict(_AREA_STYLE)]
+    missing = False
+    if measure is not None:
+        values = pd.to_numeric(rows[measure.column], errors="coerce")
+        index = _class_index(values, classes)
+        missing = bool((index < 0).any())
+        styles = [{"color": "#5f6b73", "weight": 0.7, "fillColor": c.colour, "fillOpacity": 0.7}
+                  for c in classes]
+        styles.append({"color": "#5f6b73", "weight": 0.7, "fillColor": _NO_DATA_COLOUR,
+                       "fillOpacity": 0.5, "dashArray": "2 3"})
+        k = [len(classes) if i < 0 else int(i) for i in index]
+        unit = f" {measure.unit}" if measure.unit else ""
+        if measure.kind == "deciles":
+            unit = " (1 = most deprived)"
+        lines.append({"label": html.escape(measure.label),
+                      "values": [None if np.isnan(v) else html.escape(_number(v) + unit)
+                                 for v in values.to_numpy(float)]})
+        if measure.column == schema.IMD_DECILE and schema.IMD_METHOD in rows.columns:
+            lines.append({"label": "How IMD was mapped",
+                          "values": [None if t == "" else html.escape(t)
+                                     for t in _text(rows[schema.IMD_METHOD])]})
+    payload = {
+        "scale": _COORD_SCALE,
+        "lat0": int(origin[0]),
+        "lon0": int(origin[1]),
+        "g": [e for e in encoded if e],
+        "name": [html.escape(t) for t in _text(_column_or_blank(rows, schema.AREA_NAME))],
+        "code": [html.escape(t) for t in _text(_column_or_blank(rows, schema.AREA_CODE))],
+        "lines": lines,
+        "k": k,
+        "styles": styles,
+        "hover": _AREA_HOVER,
+    }
+    return _js(payload), (float(west), float(south), float(east), float(north)), missing
 
-    def __init__(self, map_id: str, *, background: str | None) -> None:
-        super().__init__()
-        self._name = "AssetLegend"
-        self.map_id = map_id
-        self.background = background
-        self.entries = _js([[c, OWNERSHIP_COLOURS[c]] for c in schema.OWNERSHIP_CLASSES])
+
+def _legend_spec(
+    category_codes: Sequence[str], category_labels: Mapping[str, str],
+    glyphs: Mapping[str, str], measure: Measure | None, classes: Sequence[ChoroplethClass],
+    missing: bool, areas_title: str,
+) -> str:
+    assets = [{"title": "Ownership", "note": "", "kind": "dot",
+               "rows": [[c, OWNERSHIP_COLOURS[c], ""] for c in schema.OWNERSHIP_CLASSES]}]
+    if category_codes:
+        assets.append({"title": "Category symbols", "note": "", "kind": "glyph",
+                       "rows": [[category_labels.get(c, c) or "no category", _GLYPH_BACKGROUND,
+                                 glyphs[c]] for c in category_codes]})
+    areas = []
+    if measure is not None:
+        rows = [[c.label, c.colour, ""] for c in classes]
+        if missing:
+            rows.append(["no data", _NO_DATA_COLOUR, ""])
+        areas.append({"title": measure.label, "note": f"{areas_title}. {measure.note}",
+                      "kind": "box", "rows": rows})
+    return _js({"assets": assets, "areas": areas})
 
 
 def _union_bounds(
@@ -559,35 +550,76 @@ def _union_bounds(
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
+def _label_points(patches: gpd.GeoDataFrame) -> Iterator[tuple[float, float]]:
+    """Give a (lat, lon) inside each drawn patch, where its name goes (found in EPSG:27700)."""
+    keep = patches.geometry.notna() & ~patches.geometry.is_empty
+    inside = patches.geometry[keep].to_crs(schema.METRIC_CRS).representative_point()
+    for point in inside.to_crs(schema.STORAGE_CRS):
+        yield round(point.y, 5), round(point.x, 5)
+
+
+def _add_patches(m: folium.Map, outlines: gpd.GeoDataFrame, focus: str | None) -> None:
+    """Add the patches: outlines, and names as permanent labels at a point inside each.
+
+    Labels are markers with a ``divIcon`` rather than centred tooltips, which for a patch
+    in several parts could land outside it. With a ``focus`` (an escaped label) that patch
+    is drawn heavier and the others lighter.
+    """
+    group = folium.FeatureGroup(name="Patches").add_to(m)
+    others = _PATCH_STYLE if focus is None else _OTHER_PATCH_STYLE
+    folium.GeoJson(
+        outlines[["label", "geometry"]], control=False,
+        style_function=lambda f: _FOCUS_STYLE if f["properties"]["label"] == focus else others,
+    ).add_to(group)
+    for label, at in zip(outlines["label"], outlines["at"], strict=True):
+        css = "patch-label patch-label-focus" if label == focus else "patch-label"
+        folium.Marker(
+            at, interactive=False, keyboard=False,
+            icon=folium.DivIcon(html=f'<span class="{css}">{label}</span>', icon_size=(0, 0),
+                                class_name="patch-label-icon"),
+        ).add_to(group)
+
+
+# --- the map ---------------------------------------------------------------------------------
+
+
 def asset_map(
     areas: gpd.GeoDataFrame | None,
     assets: gpd.GeoDataFrame,
     *,
     patches: gpd.GeoDataFrame | None = None,
+    measure: str | None = None,
+    areas_title: str = "Areas",
+    focus_patch: str | None = None,
     tile_url: str = "",
     tile_attribution: str = "",
     vendor_url: str = "/vendor",
     detail_url: str = "/assets/{id}",
     category_labels: Mapping[str, str] | None = None,
+    category_symbols: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """Give a Leaflet map of areas, patches and clustered assets that loads nothing from the web.
 
-    Areas are drawn as thin outlines with a tooltip of name and code; patches as thick
-    outlines with their name as a label. Assets are circle markers coloured by ownership
-    class (:data:`OWNERSHIP_COLOURS`), clustered with Leaflet.markercluster through
-    folium's FastMarkerCluster so that markers are made in the browser (10,000 assets make
-    a page of about 0.4 MB); a cluster shows the ownership mix as a pie. An asset's popup
-    gives its name, category label, ownership class and a link to ``detail_url``. Asset
-    text travels as JSON and is shown as DOM text, area and patch names are HTML-escaped,
-    so nothing a user typed is ever read as markup. A layer control and a legend are
-    added, the view is fitted to the data, and finally :func:`localise_assets` points every
-    script and style at ``vendor_url``.
+    Areas are drawn as thin outlines, or with ``measure`` as a choropleth
+    (:func:`choropleth_classes`: quantiles, or IMD deciles with the most deprived darkest),
+    simplified to :data:`SIMPLIFY_TOLERANCE_M`; their tooltip gives name, code, value and
+    for IMD how it was mapped onto the layer (``imd_method``). Patches are thick outlines
+    with their name as a permanent label. Assets are markers in their ownership class's
+    colour (:data:`OWNERSHIP_COLOURS`) showing their category's symbol
+    (:func:`category_glyphs`), clustered with Leaflet.markercluster (a cluster is a pie of
+    its ownership mix) and built in the browser from compact columns, so 10,000 assets
+    make a page under 0.5 MB. An asset's popup gives its name, category, ownership class
+    and a link to ``detail_url``; a search box finds assets by name. Asset text travels as
+    JSON and is shown as DOM text, area and patch names are HTML-escaped, so nothing a
+    user typed is ever read as markup. A layer control, legends and a full-screen button
+    are added, the view is fitted to the data (or to ``focus_patch``), and finally
+    :func:`localise_assets` points every script and style at ``vendor_url``.
 
     Parameters
     ----------
     areas
         Area polygons (wards, LSOAs) with ``schema.AREA_NAME`` and ``schema.AREA_CODE``
-        where known; ``None`` for none.
+        where known, and the measure's column; ``None`` for none.
     assets
         Asset points with ``schema.NAME`` and, where known, ``schema.CATEGORY`` (a code),
         ``schema.OWNERSHIP_CLASS`` (missing or unknown values show as ``"unknown"``) and a
@@ -597,6 +629,13 @@ def asset_map(
     patches
         Patch polygons, labelled by ``schema.PATCH`` (else ``schema.AREA_NAME``,
         else ``schema.AREA_CODE``); ``None`` for none.
+    measure
+        A key of :data:`MEASURES` to shade the areas by; ``None`` or :data:`NO_MEASURE`
+        for outlines only. :func:`available_measures` says which the areas have.
+    areas_title
+        Name of the area layer, shown in the layer control and the legend.
+    focus_patch
+        Label of a patch to fit the view to and outline more heavily.
     tile_url
         Leaflet URL template of a base-map tile server; empty for no tiles (a plain light
         background, and the map's ``maxZoom`` set to :data:`MAX_ZOOM`).
@@ -607,8 +646,11 @@ def asset_map(
     detail_url
         Format string of an asset's detail page, with ``{id}``; the id is URL-encoded.
     category_labels
-        Label of each category code; by default the project's ``data/categories.csv``.
-        Codes not in it are shown as they are.
+        Label of each category code, in the taxonomy's order; by default the project's
+        ``data/categories.csv``. Codes not in it are shown as they are.
+    category_symbols
+        Symbol of each category code; by default the ``symbol`` column of
+        ``data/categories.csv`` if it has one. Others are derived (:func:`category_glyphs`).
 
     Returns
     -------
@@ -622,7 +664,8 @@ def asset_map(
         inputs are never changed.
     ValidationError
         If the assets have no name column, ``detail_url`` has other fields than ``{id}``,
-        or a tile URL comes without an attribution.
+        a tile URL comes without an attribution, or ``measure`` is unknown or has no
+        values in ``areas``.
     MappingError
         If an element would load a file from the internet (see :func:`localise_assets`).
     """
@@ -633,16 +676,43 @@ def asset_map(
     assets_ll = _to_lonlat(assets, "assets")
     areas_ll = None if areas is None else _to_lonlat(areas, "areas")
     patches_ll = None if patches is None else _to_lonlat(patches, "patches")
-    if category_labels is None:
-        from mapping.taxonomy import load_categories
+    chosen: Measure | None = None
+    if measure not in (None, NO_MEASURE):
+        if measure not in available_measures(areas_ll):
+            raise ValidationError([Problem(
+                f"the areas have no values for '{measure}' (they have: "
+                f"{', '.join(available_measures(areas_ll)) or 'none'})", field="measure")])
+        chosen = MEASURES[str(measure)]
+    labels, symbols = _category_tables(category_labels, category_symbols)
+    codes = _text(_column_or_blank(assets_ll, schema.CATEGORY))
+    glyphs = category_glyphs([*labels, *sorted(set(codes) - set(labels))], symbols=symbols)
 
-        table = load_categories()
-        category_labels = dict(zip(table["code"], table["label"], strict=True))
-
-    payload, asset_bounds = _asset_payload(assets_ll, category_labels, detail_url)
+    payload, asset_bounds, present = _asset_payload(assets_ll, labels, glyphs, detail_url)
     boxes = [] if asset_bounds is None else [asset_bounds]
 
+    classes: list[ChoroplethClass] = []
+    area_payload, area_bounds, missing = "", None, False
+    if areas_ll is not None and len(areas_ll):
+        if chosen is not None:
+            classes = choropleth_classes(areas_ll[chosen.column], chosen)
+        area_payload, area_bounds, missing = _area_payload(areas_ll, chosen, classes)
+        if area_bounds is not None:
+            boxes.append(area_bounds)
+    outlines, focus = None, None
+    if patches_ll is not None and len(patches_ll):
+        label = _column_or_blank(patches_ll, schema.PATCH, schema.AREA_NAME, schema.AREA_CODE)
+        outlines = _outline_frame(patches_ll, {"label": label})
+        outlines["at"] = list(_label_points(patches_ll))
+        focus = None if focus_patch is None else html.escape(focus_patch)
+        focused = outlines[outlines["label"] == focus]
+        boxes = [_bounds(focused)] if len(focused) else [*boxes, _bounds(outlines)]
+
     m = folium.Map(location=None, tiles=None, control_scale=True)
+    m.options["min_zoom"] = MIN_ZOOM
+    # Our layers need Leaflet only: folium's jQuery, Bootstrap, Glyphicons, Font Awesome
+    # and awesome-markers (for folium.Icon and folium.Popup) would be 0.6 MB more to load.
+    m.default_js = [(n, u) for n, u in m.default_js if n in _MAP_LINKS_KEPT]
+    m.default_css = [(n, u) for n, u in m.default_css if n in _MAP_LINKS_KEPT]
     if tile_url:
         folium.TileLayer(
             tiles=tile_url, attr=tile_attribution, name="Base map", max_zoom=MAX_ZOOM,
@@ -650,42 +720,21 @@ def asset_map(
         ).add_to(m)
     else:
         m.options["max_zoom"] = MAX_ZOOM
-
-    if areas_ll is not None and len(areas_ll):
-        outlines = _outline_frame(
-            areas_ll,
-            {
-                "name": _column_or_blank(areas_ll, schema.AREA_NAME),
-                "code": _column_or_blank(areas_ll, schema.AREA_CODE),
-            },
-        )
-        folium.GeoJson(
-            outlines,
-            name="Areas",
-            style_function=lambda _feature: _AREA_STYLE,
-            highlight_function=lambda _feature: {"weight": 2.5, "fillOpacity": 0.15},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["Area", "Code"]),
-            zoom_on_click=False,
-        ).add_to(m)
-        boxes.append(_bounds(outlines))
-
-    if patches_ll is not None and len(patches_ll):
-        label = _column_or_blank(patches_ll, schema.PATCH, schema.AREA_NAME, schema.AREA_CODE)
-        outlines = _outline_frame(patches_ll, {"label": label})
-        folium.GeoJson(
-            outlines,
-            name="Patches",
-            style_function=lambda _feature: _PATCH_STYLE,
-            tooltip=folium.GeoJsonTooltip(
-                fields=["label"], labels=False, permanent=True, direction="center",
-                sticky=False, class_name="patch-label",
-            ),
-        ).add_to(m)
-        boxes.append(_bounds(outlines))
-
-    _AssetCluster(payload, name="Community assets").add_to(m)
-    _Legend(m.get_name(), background=None if tile_url else _BACKGROUND).add_to(m)
-    folium.plugins.Fullscreen(position="topleft").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    # The view is set before any layer is added, so the clusters are made once, at it.
     m.fit_bounds(_union_bounds(boxes), max_zoom=FIT_MAX_ZOOM)
+
+    if area_bounds is not None:
+        name = areas_title if chosen is None else f"{areas_title}: {chosen.label}"
+        # Leaflet's layer control shows layer names as HTML.
+        AreaLayer(area_payload, name=html.escape(name)).add_to(m)
+    if outlines is not None:
+        _add_patches(m, outlines, focus)
+    cluster = AssetCluster(payload, name="Community assets")
+    cluster.add_to(m)
+    spec = _legend_spec(present, labels, glyphs, chosen, classes, missing, areas_title)
+    MapLegend(m.get_name(), spec, background=None if tile_url else _BACKGROUND).add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    AssetSearch(cluster, label="Search assets by name",
+                placeholder="Search assets by name…").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
     return localise_assets(m, vendor_url=vendor_url)

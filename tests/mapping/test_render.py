@@ -13,21 +13,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from branca.element import JavascriptLink
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
 from mapping import schema
 from mapping.config import PROJECT_ROOT
 from mapping.errors import CRSError, MappingError, ValidationError
 from mapping.render import (
     DROPPED_ASSETS,
+    MEASURES,
     OWNERSHIP_COLOURS,
     VENDOR_DIRS,
     VENDOR_FILES,
     VENDOR_REFERENCED_FILES,
     asset_map,
+    available_measures,
+    category_glyphs,
+    choropleth_classes,
     is_vendor_file,
     localise_assets,
 )
+from mapping.taxonomy import load_categories
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 EVIL = "<img src=x onerror=alert(1)>"
@@ -93,10 +98,31 @@ def linked_urls(page: str) -> list[str]:
     return scripts + links
 
 
-def payload(page: str) -> dict[str, object]:
-    found = re.search(r"var p = (\{.*?\});\n", page)
-    assert found, "the asset payload is not in the page"
+def payload(page: str, element: str = "asset_cluster") -> dict[str, object]:
+    """Give the JSON payload of the (first) map element of this kind."""
+    found = re.search(element + r"_\w+_data = (\{.*?\});\n", page)
+    assert found, f"the {element} payload is not in the page"
     return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def cluster_script(page: str) -> str:
+    """Give the asset layer's script: its payload and the function that reads it."""
+    start = re.search(r"var asset_cluster_\w+_data = ", page)
+    assert start, "no asset layer in the page"
+    return page[start.start():].split("})();", 1)[0]
+
+
+def decoded_ids(data: dict[str, object]) -> list[object]:
+    """Give the asset ids of a payload: ``id`` as they are, or ``idd`` as differences."""
+    if data.get("idd") is not None:
+        return np.cumsum(data["idd"]).tolist()  # type: ignore[arg-type]
+    return data["id"]  # type: ignore[return-value]
+
+
+def decoded_categories(data: dict[str, object]) -> list[int]:
+    """Give each asset's index into ``cats``: one base-36 character each, or a list."""
+    cat = data["cat"]
+    return [int(c, 36) for c in cat] if isinstance(cat, str) else cat  # type: ignore[return-value]
 
 
 def test_rendered_page_links_nothing_remote(areas, patches, assets) -> None:
@@ -178,7 +204,8 @@ def test_malicious_asset_name_is_only_json_text(areas, patches, assets) -> None:
     assert payload(page)["name"][0] == EVIL  # type: ignore[index]
     # the popup puts it into the page as a text node, never as markup
     assert "title.textContent = p.name[i]" in page
-    assert "innerHTML" not in page.split("var p = ", 1)[1].split("})();", 1)[0]
+    assert "title.textContent = p.name[i]" in cluster_script(page)
+    assert "innerHTML" not in cluster_script(page)
 
 
 def test_area_and_patch_names_are_html_escaped(areas, patches, assets) -> None:
@@ -188,17 +215,27 @@ def test_area_and_patch_names_are_html_escaped(areas, patches, assets) -> None:
     assert "Forest Gate \\u0026amp; \\u0026lt;i\\u0026gt;Upton" in page
 
 
+def test_layer_title_is_escaped_in_the_layer_control_and_text_in_the_legend(lsoas, assets) -> None:
+    page = render(asset_map(lsoas, assets, measure="population", areas_title=EVIL,
+                            category_labels=LABELS))
+    assert EVIL not in page
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;: Population" in page  # layer control
+    legend = json.loads(re.search(r"var spec = (\{.*?\});\n", page).group(1))  # type: ignore[union-attr]
+    assert legend["areas"][0]["note"].startswith(EVIL)  # shown with textContent
+
+
 def test_payload_has_classes_labels_and_links(areas, assets) -> None:
     page = render(
         asset_map(areas, assets, category_labels=LABELS, detail_url="/register/{id}/view")
     )
     data = payload(page)
-    assert data["id"] == [7, 8, 9]
+    assert decoded_ids(data) == [7, 8, 9]
+    assert data["idd"] == [7, 1, 1]  # differences: sorted register ids cost a digit or two
     assert data["link"] == ["/register/", "/view"]
     classes = data["classes"]
     assert [classes[int(c)] for c in data["cls"]] == ["generative", "extractive", "unknown"]
     assert data["colours"] == [OWNERSHIP_COLOURS[c] for c in schema.OWNERSHIP_CLASSES]
-    labels = [data["cats"][i] for i in data["cat"]]
+    labels = [data["cats"][i] for i in decoded_categories(data)]
     assert labels == ["Homecare (domiciliary)", "Memory café", "not_in_table"]
     # reprojected from EPSG:27700: (538500, 184300) is (51.540613, -0.004275) by pyproj
     lat = (data["lat0"] + data["xy"][0]) / data["scale"]
@@ -209,6 +246,7 @@ def test_payload_has_classes_labels_and_links(areas, assets) -> None:
 def test_detail_link_falls_back_to_external_id(assets) -> None:
     page = render(asset_map(None, assets.drop(columns="id"), category_labels=LABELS))
     assert payload(page)["id"] == ["A-1", "A-2", "A 3"]
+    assert "idd" not in payload(page)
 
 
 def test_no_tiles_sets_max_zoom_and_background(assets) -> None:
@@ -338,3 +376,187 @@ def test_localise_assets_leaves_folium_class_lists_alone() -> None:
 )
 def test_is_vendor_file(path: str, allowed: bool) -> None:
     assert is_vendor_file(path) is allowed
+
+
+# --- choropleth classes --------------------------------------------------------------------
+
+
+def test_quantile_classes_of_one_to_ten() -> None:
+    # numpy's quantiles of 1..10 at 0, .2, .4, .6, .8, 1 are 1, 2.8, 4.6, 6.4, 8.2, 10;
+    # rounded: 1, 3, 5, 6, 8, 10.
+    classes = choropleth_classes(pd.Series(range(1, 11)), "population")
+    assert [(c.lower, c.upper) for c in classes] == [(1, 3), (4, 5), (6, 6), (7, 8), (9, 10)]
+    assert [c.label for c in classes] == ["1–3", "4–5", "6", "7–8", "9–10"]
+    colours = [c.colour for c in classes]
+    assert len(set(colours)) == 5
+    assert _lightness(colours[0]) > _lightness(colours[-1])  # more people, darker
+
+
+def test_quantile_classes_merge_equal_breaks_and_skip_missing_values() -> None:
+    values = pd.Series([1200.0, None, 1200.0, 1200.0, 1500.0, float("nan")])
+    classes = choropleth_classes(values, MEASURES["population_65_plus"])
+    # numpy's quantiles of 1200, 1200, 1200, 1500: 1200 up to the 0.6 one, then 1320, 1500
+    assert [(c.lower, c.upper, c.label) for c in classes] == [(1200, 1320, "1,200–1,320"),
+                                                             (1321, 1500, "1,321–1,500")]
+    assert choropleth_classes(pd.Series([None, None]), "population") == []
+
+
+def test_imd_deciles_are_ten_classes_with_the_most_deprived_darkest() -> None:
+    classes = choropleth_classes(pd.Series([3, 4]), "imd_decile")
+    assert [c.upper for c in classes] == list(range(1, 11))
+    assert classes[0].label == "1 most deprived" and classes[-1].label == "10 least deprived"
+    lightness = [_lightness(c.colour) for c in classes]
+    assert lightness == sorted(lightness)  # 1 darkest, 10 lightest
+
+
+def test_unknown_measure_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown measure"):
+        choropleth_classes(pd.Series([1]), "income")
+
+
+def _lightness(colour: str) -> int:
+    return sum(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+@pytest.fixture
+def lsoas(areas) -> gpd.GeoDataFrame:
+    """The two test areas as LSOAs with figures; the second has no IMD."""
+    return areas.assign(**{
+        schema.POPULATION: [1500, 1800],
+        schema.POPULATION_65_PLUS: [100, 90],
+        schema.IMD_DECILE: [2, None],
+        schema.IMD_METHOD: ["largest overlap with <i>E01000001</i>", None],
+    })
+
+
+def test_available_measures(areas, lsoas) -> None:
+    assert available_measures(None) == []
+    assert available_measures(areas) == []
+    assert available_measures(lsoas) == ["population", "population_65_plus", "imd_decile"]
+    assert available_measures(lsoas.assign(**{schema.IMD_DECILE: None})) == [
+        "population", "population_65_plus"]
+
+
+def test_choropleth_payload_legend_and_tooltips(lsoas, assets) -> None:
+    page = render(asset_map(lsoas, assets, measure="imd_decile", areas_title="Test LSOAs",
+                            category_labels=LABELS))
+    data = payload(page, "area_layer")
+    classes = choropleth_classes(lsoas[schema.IMD_DECILE], "imd_decile")
+    # decile 2 is the second class; no value is the extra "no data" style after the ten
+    assert data["k"] == [1, 10]
+    styles = data["styles"]
+    assert styles[1]["fillColor"] == classes[1].colour  # type: ignore[index]
+    assert len(styles) == 11  # type: ignore[arg-type]
+    label, method = data["lines"]  # type: ignore[misc]
+    assert label == {"label": "IMD 2019 decile", "values": ["2 (1 = most deprived)", None]}
+    assert method["label"] == "How IMD was mapped"
+    assert method["values"] == ["largest overlap with &lt;i&gt;E01000001&lt;/i&gt;", None]
+    legend = json.loads(re.search(r"var spec = (\{.*?\});\n", page).group(1))  # type: ignore[union-attr]
+    area_legend = legend["areas"][0]
+    assert area_legend["title"] == "IMD 2019 decile"
+    assert area_legend["note"].startswith("Test LSOAs. ")
+    assert [r[0] for r in area_legend["rows"]][-2:] == ["10 least deprived", "no data"]
+
+
+def test_outlines_only_without_a_measure(lsoas, assets) -> None:
+    for measure in (None, "none"):
+        page = render(asset_map(lsoas, assets, measure=measure, category_labels=LABELS))
+        data = payload(page, "area_layer")
+        assert data["k"] is None and data["lines"] == [] and len(data["styles"]) == 1  # type: ignore[arg-type]
+        assert json.loads(re.search(r"var spec = (\{.*?\});\n", page).group(1))["areas"] == []  # type: ignore[union-attr]
+
+
+def test_a_measure_the_areas_lack_is_refused(areas, assets) -> None:
+    with pytest.raises(ValidationError, match="no values for 'population'"):
+        asset_map(areas, assets, measure="population", category_labels=LABELS)
+
+
+def _rings(data: dict[str, object]) -> list[list[list[tuple[int, int]]]]:
+    """Decode an area payload's rings into (lat, lon) in 1e-5 degree."""
+    out = []
+    for polygons in data["g"]:  # type: ignore[attr-defined]
+        for rings in polygons:
+            decoded = []
+            for flat in rings:
+                lat, lon, points = data["lat0"], data["lon0"], []
+                for i in range(0, len(flat), 2):
+                    lat += flat[i]  # type: ignore[operator]
+                    lon += flat[i + 1]  # type: ignore[operator]
+                    points.append((lat, lon))
+                decoded.append(points)
+            out.append(decoded)
+    return out  # type: ignore[return-value]
+
+
+def test_area_rings_decode_to_their_corners(areas, assets) -> None:
+    data = payload(render(asset_map(areas, assets, category_labels=LABELS)), "area_layer")
+    north, south = _rings(data)
+    # box(0.0, 51.52, 0.05, 51.56): four corners, closing point dropped, in (lat, lon)
+    assert sorted(north[0]) == [(5152000, 0), (5152000, 5000), (5156000, 0), (5156000, 5000)]
+    assert sorted(south[0]) == [(5148000, 0), (5148000, 5000), (5152000, 0), (5152000, 5000)]
+
+
+def test_neighbours_are_simplified_together_and_keep_their_shared_edge(assets) -> None:
+    # Two 100 m squares whose shared edge zigzags 1 m either way every 10 m: most of the
+    # zigzag goes (Visvalingam-Whyatt drops triangles under 5 m × 5 m), and what is left of
+    # the edge is the same in both, so there is no gap or overlap between them.
+    x0, y0 = 538_000, 184_000
+    zigzag = [(x0 + 100 + (1 if i % 2 else -1), y0 + 10 * i) for i in range(1, 10)]
+    west = Polygon([(x0, y0), (x0 + 100, y0), *zigzag, (x0 + 100, y0 + 100), (x0, y0 + 100)])
+    east = Polygon([(x0 + 100, y0), (x0 + 200, y0), (x0 + 200, y0 + 100), (x0 + 100, y0 + 100),
+                    *reversed(zigzag)])
+    squares = gpd.GeoDataFrame({schema.AREA_CODE: ["W", "E"]}, geometry=[west, east],
+                               crs=schema.METRIC_CRS)
+    data = payload(render(asset_map(squares, assets, category_labels=LABELS)), "area_layer")
+    (west_ring,), (east_ring,) = _rings(data)
+    assert len(west_ring) < 8 and len(east_ring) < 8  # of 13 each
+    shared = set(west_ring) & set(east_ring)
+    assert len(set(west_ring) - shared) == len(set(east_ring) - shared) == 2  # outer corners
+
+
+# --- category symbols -------------------------------------------------------------------------
+
+
+def test_category_glyphs_of_the_taxonomy() -> None:
+    codes = list(load_categories()["code"])
+    glyphs = category_glyphs(codes)
+    assert list(glyphs) == codes
+    assert len({g.casefold() for g in glyphs.values()}) == len(codes)  # all different
+    assert all(1 <= len(g) <= 3 and g.isalnum() for g in glyphs.values())
+    assert glyphs["place_of_worship"] == "PW"  # initials of the first two words
+    assert glyphs["gp_practice"] == "GP"
+    assert glyphs["music_for_the_mind"] == "MM"  # "for", "the" skipped
+    assert glyphs["school"] == "Sc"  # one word: its first two letters
+    assert glyphs["supported_living"] == "SL" and glyphs["shared_lives"] == "Sh"  # first come
+    assert glyphs["residential"] == "Re" and glyphs["respite"] == "Rs"
+
+
+def test_chosen_symbols_win_and_are_never_repeated() -> None:
+    glyphs = category_glyphs(["gp_practice", "school", "other"],
+                             symbols={"school": "GP", "other": "  ", "unknown": "X"})
+    assert glyphs == {"gp_practice": "Gr", "school": "GP", "other": "Ot"}  # blank is ignored
+    assert category_glyphs(["", "a_b", "b"]) == {"": "?", "a_b": "B", "b": "B2"}
+
+
+def test_markers_carry_their_category_symbol(assets) -> None:
+    page = render(asset_map(None, assets, category_labels=LABELS,
+                            category_symbols={"memory_cafe": "<b>"}))
+    data = payload(page)
+    glyphs = [data["glyphs"][i] for i in decoded_categories(data)]  # type: ignore[index]
+    # homecare is derived; a chosen symbol is escaped, as it goes into the marker's HTML
+    assert glyphs == ["Ho", "&lt;b&gt;", "NT"]  # not_in_table: "in" is skipped
+    assert "<b>" not in page
+    legend = json.loads(re.search(r"var spec = (\{.*?\});\n", page).group(1))  # type: ignore[union-attr]
+    symbols = legend["assets"][1]
+    assert symbols["title"] == "Category symbols"
+    assert [r[0] for r in symbols["rows"]] == ["Homecare (domiciliary)", "Memory café",
+                                               "not_in_table"]
+    assert [r[2] for r in symbols["rows"]] == ["Ho", "<b>", "NT"]  # legend text is DOM text
+
+
+def test_categories_travel_as_one_character_each_up_to_36(assets) -> None:
+    many = pd.concat([assets] * 14, ignore_index=True)
+    many[schema.CATEGORY] = [f"code_{i:02d}" for i in range(len(many))]  # 42 categories
+    data = payload(render(asset_map(None, many, category_labels={})))
+    assert data["cat"] == list(range(42))
+    assert isinstance(payload(render(asset_map(None, assets, category_labels=LABELS)))["cat"], str)
