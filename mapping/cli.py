@@ -169,14 +169,10 @@ def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping:
 
 
 def _boundary(store: Store) -> Any:
-    from mapping.area_store import load_area_layer
-    from mapping.errors import NotFoundError
+    from mapping.area_store import borough_outline
 
-    try:
-        with store.transaction() as session:
-            return load_area_layer(session, "borough")
-    except NotFoundError:
-        return None
+    with store.transaction() as session:
+        return borough_outline(session)
 
 
 @main.command("import-organisations")

@@ -19,7 +19,6 @@ import uuid
 from typing import Any, TypeVar, cast
 
 import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from branca.element import Figure
@@ -29,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer
-from mapping.errors import NotFoundError, Problem, StaleEditError, ValidationError
+from mapping.area_store import borough_outline
+from mapping.errors import Problem, StaleEditError, ValidationError
 from mapping.geocode import geocode_frame
 from mapping.importers import prepare_assets, prepare_organisations
 from mapping.legal_forms import classify_legal_form
@@ -72,8 +71,6 @@ ORGANISATION_FIELDS = (S.NAME, S.LEGAL_FORM, "legal_form_key", S.COMPANY_NUMBER,
                        S.CHARITY_NUMBER, S.OWNERSHIP_MODEL, S.OWNERSHIP_CLASS,
                        *S.ORGANISATION_FLAGS, S.CQC_PROVIDER_ID, S.CQC_RATING, S.ADDRESS,
                        S.POSTCODE, S.WEBSITE)
-#: The area layer of the borough outline (as ``mapping load-demo`` and the CLI name it).
-BOROUGH_LAYER = "borough"
 #: Source recorded for records an officer enters (``schema.ASSET_SOURCES``).
 WEB_SOURCE = "survey"
 _VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>")
@@ -111,13 +108,6 @@ def _organisation_choices(session: Session) -> list[tuple[str, str]]:
     rows = session.execute(select(Organisation.external_id, Organisation.name)
                            .order_by(Organisation.name))
     return [(r.external_id, r.name) for r in rows]
-
-
-def _boundary(session: Session) -> gpd.GeoDataFrame | None:
-    try:
-        return load_area_layer(session, BOROUGH_LAYER)
-    except NotFoundError:
-        return None
 
 
 def _python(value: Any) -> Any:
@@ -239,7 +229,7 @@ def _point_map(lon: float, lat: float, label: str, colour: str) -> dict[str, str
                          max_native_zoom=18).add_to(m)
     else:
         m.options["max_zoom"] = 19
-        borough = _boundary(get_session())
+        borough = borough_outline(get_session())
         if borough is not None and len(borough):
             folium.GeoJson(borough[["geometry"]].to_json(),
                            style_function=lambda _f: {"color": "#5f6b73", "weight": 2,
@@ -318,7 +308,7 @@ def _location(row: dict[str, str], asset: Asset) -> dict[str, str]:
 
 
 def _prepare_asset(row: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
-    return prepare_assets(pd.DataFrame([row]), file="form", boundary=_boundary(get_session()))
+    return prepare_assets(pd.DataFrame([row]), file="form", boundary=borough_outline(get_session()))
 
 
 def _asset_page(asset: Asset, *, close_form: CloseForm | None = None, message: str | None = None,

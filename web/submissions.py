@@ -28,7 +28,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from mapping.area_store import load_area_layer
+from mapping.area_store import borough_outline, load_area_layer
 from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.models import Submission
 from mapping.submissions import (
@@ -271,13 +271,6 @@ def detail(submission_id: int) -> Any:
     return _detail(submission, forms)
 
 
-def _borough() -> Any:
-    try:
-        return load_area_layer(get_session(), "borough")
-    except NotFoundError:
-        return None
-
-
 @bp.post("/submissions/<int:submission_id>/approve")
 @role_required("officer")
 def approve_submission(submission_id: int) -> Any:
@@ -294,7 +287,7 @@ def approve_submission(submission_id: int) -> Any:
             with get_store().transaction() as session:
                 asset_id = approve(session, submission_id, officer=current_user.username,
                                    category=form.category.data or "", overrides=overrides,
-                                   boundary=_borough())
+                                   boundary=borough_outline(get_session()))
             flash(f"Approved submission #{submission_id}: it is now asset #{asset_id} "
                   "on the map.", "info")
             return redirect(url_for(".queue"))
