@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, Response, g
 
 from mapping.config import Settings, load_settings
 from mapping.store import Store
@@ -53,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.extensions import csrf, limiter
 
     app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config["SUBMISSION_RATE_LIMIT"] = settings.submission_rate_limit
     csrf.init_app(app)
@@ -63,6 +65,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
     for module in (pages, directory, records, submissions, auth, api, vendor):
         app.register_blueprint(module.bp)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        # Maps use inline scripts (folium), so no strict CSP here; the rest is cheap.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -111,3 +111,11 @@ def test_asset_names_are_escaped_on_the_map(client, demo_store: Store) -> None:
     assert "294 active assets" in html
     assert evil not in html
     assert r"\u003cimg src=x onerror=alert(1)\u003e" in html
+
+
+def test_security_headers_and_cookie_flags(client, app) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
