@@ -53,8 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.extensions import csrf, limiter
 
     app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config["SUBMISSION_RATE_LIMIT"] = settings.submission_rate_limit
     csrf.init_app(app)
