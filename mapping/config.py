@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from mapping.errors import Problem, ValidationError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The project's own reference tables (taxonomy, legal-form rules, column aliases...).
 REFERENCE_DIR = PROJECT_ROOT / "data"
@@ -60,6 +62,19 @@ class Settings:
     secret_key: str = ""
     """Flask secret key; empty means one is generated once and kept in ``instance_dir``."""
 
+    proxy_hops: int = 0
+    """How many reverse proxies stand in front of the app (their X-Forwarded-For is then trusted)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.tile_url and not self.tile_attribution:
+            problems.append(Problem("a tile server needs its attribution: set "
+                                    "MAPPING_TILE_ATTRIBUTION too", field="tile_attribution"))
+        if self.proxy_hops < 0:
+            problems.append(Problem("must be 0 or more", field="proxy_hops"))
+        if problems:
+            raise ValidationError(problems, summary="the settings are not valid")
+
     @property
     def resolved_database_url(self) -> str:
         """Give the store URL, defaulting to the SQLite file in the instance folder."""
@@ -72,6 +87,12 @@ def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f for f in fields(Settings)}[name]
     if kind.default_factory is not dataclasses.MISSING and isinstance(kind.default_factory(), Path):
         return Path(raw).expanduser()
+    if isinstance(kind.default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError([Problem(f"'{raw}' is not a whole number", field=name)],
+                                  summary="the settings are not valid") from None
     return str(raw)
 
 

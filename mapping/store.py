@@ -55,6 +55,7 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._head: str | None = None
 
     def _alembic_config(self) -> Config:
         cfg = Config()
@@ -76,17 +77,19 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str:
-        """Give the newest migration this code ships."""
-        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
-        return head or ""
+        """Give the newest migration this code ships (read once, then remembered)."""
+        if self._head is None:
+            self._head = ScriptDirectory.from_config(self._alembic_config()).get_current_head() or ""
+        return self._head
 
     def check_ready(self) -> None:
         """Raise :class:`StoreNotReadyError` unless the schema is at the newest migration."""
         current, head = self.current_revision(), self.head_revision()
         if current != head:
+            # The URL is left out on purpose: it can hold a password and this text reaches pages.
             raise StoreNotReadyError(
-                f"the database at {self.url} is at schema revision {current or 'none'}, "
-                f"this code needs {head}: run 'mapping migrate' (or 'mapping init-db')"
+                f"the database is at schema revision {current or 'none'}, this code needs "
+                f"{head}: run 'mapping migrate' (or 'mapping init-db')"
             )
 
     @contextmanager

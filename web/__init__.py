@@ -10,9 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from mapping.config import Settings, load_settings
 from mapping.store import Store
+
+
+class IdConverter(IntegerConverter):
+    """A record id in a URL: a whole number the database can hold, else the route is a 404."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def _secret_key(settings: Settings) -> str:
@@ -34,9 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     defaults = load_settings()  # MAPPING_INSTANCE_DIR says where the instance file is
     app = Flask(__name__, instance_path=str(defaults.instance_dir), instance_relative_config=True)
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-    else:
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config is not None:
         app.config.from_mapping(test_config)
     settings = app.config.get("MAPPING_SETTINGS")
     if not isinstance(settings, Settings):
@@ -52,7 +60,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.errors import init_app as init_errors
     from web.extensions import csrf, limiter
 
-    app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)  # forms only, no uploads
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # An officer may leave a form open for a long time; the token still ties it to the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
+    app.url_map.converters["id"] = IdConverter
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config.setdefault("RATELIMIT_ENABLED", True)

@@ -128,7 +128,7 @@ def assets() -> Response:
                  GEOJSON)
 
 
-@bp.get("/assets/<int:asset_id>")
+@bp.get("/assets/<id:asset_id>")
 def asset(asset_id: int) -> Response:
     """One asset, any status, as a GeoJSON Feature."""
     session, _ = _start("getAsset")
@@ -152,7 +152,7 @@ def organisations() -> Response:
     return _send({"items": records(page, ORGANISATION_FIELDS), **paged})
 
 
-@bp.get("/organisations/<int:organisation_id>")
+@bp.get("/organisations/<id:organisation_id>")
 def organisation(organisation_id: int) -> Response:
     """One organisation."""
     session, _ = _start("getOrganisation")

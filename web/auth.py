@@ -19,12 +19,15 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from mapping.errors import MappingError
 from mapping.models import User
 from mapping.users import authenticate, role_at_least
 from web.db import get_session
 from web.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
+#: The largest record id a URL may name (32-bit keys, as on PostgreSQL).
+MAX_ID = 2**31 - 1
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -43,7 +46,13 @@ class SignedIn(UserMixin):
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> SignedIn | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    if not user_id.isdigit() or int(user_id) > MAX_ID:
+        return None
+    try:
+        user = get_session().get(User, int(user_id))
+    except MappingError:
+        # The store is not ready: show the page (its own error) as signed out.
+        return None
     return SignedIn(user) if user else None
 
 

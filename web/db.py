@@ -16,9 +16,14 @@ def get_store() -> Store:
 
 
 def get_session() -> Session:
-    """Give this request's session, opening it on first use; closed when the request ends."""
+    """Give this request's session, opening it on first use; closed when the request ends.
+
+    Raises :class:`mapping.store.StoreNotReadyError` when the schema is not the newest.
+    """
     if "db_session" not in g:
-        g.db_session = get_store().session()
+        store = get_store()
+        store.check_ready()  # an un-migrated store is a 503 with the fix, never a 500
+        g.db_session = store.session()
     session: Session = g.db_session
     return session
 

@@ -9,5 +9,6 @@ from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# In-memory counts suit one server process; set RATELIMIT_STORAGE_URI (e.g. redis://) for more.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# In-memory counts suit one server process; set RATELIMIT_STORAGE_URI (e.g. redis://) for more
+# (create_app defaults it to memory://; a constructor argument would override the config).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

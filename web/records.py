@@ -331,7 +331,7 @@ def _asset_page(asset: Asset, *, close_form: CloseForm | None = None, message: s
     ), status
 
 
-@bp.get("/assets/<int:asset_id>")
+@bp.get("/assets/<id:asset_id>")
 def asset_detail(asset_id: int) -> Any:
     """One asset, every field and a small map (non-active assets for signed-in people only)."""
     return _asset_page(_asset(asset_id))
@@ -355,7 +355,7 @@ def new_asset() -> Any:
     return _form_page("records/asset_form.html", form, asset=None, other=other)
 
 
-@bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
+@bp.route("/assets/<id:asset_id>/edit", methods=["GET", "POST"])
 @role_required("officer")
 def edit_asset(asset_id: int) -> Any:
     """Edit an asset; refused with 409 if someone saved it since the form was loaded."""
@@ -381,7 +381,7 @@ def edit_asset(asset_id: int) -> Any:
     return _form_page("records/asset_form.html", form, asset=asset, other=other)
 
 
-@bp.post("/assets/<int:asset_id>/verify")
+@bp.post("/assets/<id:asset_id>/verify")
 @role_required("officer")
 def verify_asset(asset_id: int) -> Any:
     """Record that the signed-in officer has checked the asset today."""
@@ -399,7 +399,7 @@ def verify_asset(asset_id: int) -> Any:
     return redirect(url_for(".asset_detail", asset_id=asset_id), code=303)
 
 
-@bp.post("/assets/<int:asset_id>/close")
+@bp.post("/assets/<id:asset_id>/close")
 @role_required("officer")
 def close_asset(asset_id: int) -> Any:
     """Close an asset, keeping the reason in its history."""
@@ -423,7 +423,7 @@ def close_asset(asset_id: int) -> Any:
     return redirect(url_for(".asset_detail", asset_id=asset_id), code=303)
 
 
-@bp.get("/assets/<int:asset_id>/history")
+@bp.get("/assets/<id:asset_id>/history")
 @role_required("viewer")
 def asset_history(asset_id: int) -> Any:
     """Every version of an asset: who changed which field from what to what."""
@@ -452,7 +452,7 @@ def _office_point(postcode: str | None) -> tuple[float, float] | None:
     return float(found[S.LON].iloc[0]), float(found[S.LAT].iloc[0])
 
 
-@bp.get("/organisations/<int:organisation_id>")
+@bp.get("/organisations/<id:organisation_id>")
 def organisation_detail(organisation_id: int) -> Any:
     """One organisation: how it is owned, its flags, its assets and where its office is."""
     organisation = _organisation(organisation_id)
@@ -484,7 +484,7 @@ def new_organisation() -> Any:
     return _form_page("records/organisation_form.html", form, organisation=None, other=other)
 
 
-@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@bp.route("/organisations/<id:organisation_id>/edit", methods=["GET", "POST"])
 @role_required("officer")
 def edit_organisation(organisation_id: int) -> Any:
     """Edit an organisation; refused with 409 if someone saved it since the form was loaded."""
@@ -510,7 +510,7 @@ def edit_organisation(organisation_id: int) -> Any:
                       other=other)
 
 
-@bp.get("/organisations/<int:organisation_id>/history")
+@bp.get("/organisations/<id:organisation_id>/history")
 @role_required("viewer")
 def organisation_history(organisation_id: int) -> Any:
     """Every version of an organisation: who changed which field from what to what."""

@@ -262,7 +262,7 @@ def _detail(submission: Submission, forms: tuple[ApproveForm, RejectForm] | None
                            **_map_parts(m)), status
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<id:submission_id>")
 @role_required("officer")
 def detail(submission_id: int) -> Any:
     """One submission, everything the sender gave, and the decision or the forms to make it."""
@@ -271,7 +271,7 @@ def detail(submission_id: int) -> Any:
     return _detail(submission, forms)
 
 
-@bp.post("/submissions/<int:submission_id>/approve")
+@bp.post("/submissions/<id:submission_id>/approve")
 @role_required("officer")
 def approve_submission(submission_id: int) -> Any:
     """Approve: the submission becomes an asset (source 'submission') on the map."""
@@ -297,7 +297,7 @@ def approve_submission(submission_id: int) -> Any:
     return _detail(submission, forms, 422)
 
 
-@bp.post("/submissions/<int:submission_id>/reject")
+@bp.post("/submissions/<id:submission_id>/reject")
 @role_required("officer")
 def reject_submission(submission_id: int) -> Any:
     """Reject, with a reason: the submission never becomes public."""

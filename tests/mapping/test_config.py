@@ -39,3 +39,13 @@ def test_every_setting_has_help_and_is_in_the_readme() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     missing = [n for n in names if f"MAPPING_{n.upper()}" not in readme]
     assert not missing, f"settings not documented in README.md: {missing}"
+
+
+def test_a_tile_server_without_attribution_is_refused() -> None:
+    from mapping.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="MAPPING_TILE_ATTRIBUTION"):
+        load_settings(environ={"MAPPING_TILE_URL": "https://tiles/{z}/{x}/{y}.png"})
+    with pytest.raises(ValidationError, match="whole number"):
+        load_settings(environ={"MAPPING_PROXY_HOPS": "two"})
+    assert load_settings(environ={"MAPPING_PROXY_HOPS": "1"}).proxy_hops == 1

@@ -16,7 +16,8 @@ def test_instance_file_then_environment(tmp_path: Path, monkeypatch) -> None:
     instance = tmp_path / "instance"
     instance.mkdir()
     (instance / "config.py").write_text(
-        "BOROUGH_NAME = 'Knowsley'\nTILE_URL = 'http://tiles/{z}'\n")
+        "BOROUGH_NAME = 'Knowsley'\nTILE_URL = 'http://tiles/{z}'\n"
+        "TILE_ATTRIBUTION = 'Tiles: test'\n")
     monkeypatch.setenv("MAPPING_INSTANCE_DIR", str(instance))
     monkeypatch.setenv("MAPPING_SECRET_KEY", "k")
     monkeypatch.setenv("MAPPING_TILE_URL", "")
@@ -119,3 +120,31 @@ def test_security_headers_and_cookie_flags(client, app) -> None:  # type: ignore
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_ids_too_large_for_the_database_are_404_not_500(client) -> None:  # type: ignore[no-untyped-def]
+    huge = "99999999999999999999999"
+    for path in (f"/assets/{huge}", f"/organisations/{huge}", f"/api/assets/{huge}",
+                 f"/api/organisations/{huge}", "/assets/0"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_not_ready_pages_never_show_the_database_url(tmp_path: Path, data_dir: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'secret-name.sqlite3'}"
+    settings = Settings(data_dir=data_dir, instance_dir=tmp_path, secret_key="x",
+                        database_url=url)
+    client = create_app({"MAPPING_SETTINGS": settings}).test_client()
+    for path in ("/", "/api/assets", "/health", "/assets/1", "/directory/"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "secret-name" not in response.get_data(as_text=True), path
+
+
+def test_proxy_hops_make_rate_limits_see_the_visitor(settings: Settings) -> None:
+    from dataclasses import replace
+
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    assert not isinstance(create_app({"MAPPING_SETTINGS": settings}).wsgi_app, ProxyFix)
+    app = create_app({"MAPPING_SETTINGS": replace(settings, proxy_hops=1)})
+    assert isinstance(app.wsgi_app, ProxyFix)
