@@ -38,6 +38,7 @@ from mapping.openapi import (
     shape_features,
 )
 from mapping.register import assets_frame, organisations_frame
+from web.auth import visible_statuses
 from web.db import get_session, get_store
 from web.errors import respond
 
@@ -117,7 +118,11 @@ def assets() -> Response:
     """Assets as a GeoJSON FeatureCollection, filtered and paged (see the OpenAPI document)."""
     session, query = _start("listAssets")
     within, origin = _places(session, query)
-    status = None if STATUS_ALL in query["status"] else query["status"]
+    status = list(visible_statuses()) if STATUS_ALL in query["status"] else query["status"]
+    hidden = sorted(set(status) - set(visible_statuses()))
+    if hidden:
+        raise ValidationError([Problem(f"assets that are {', '.join(hidden)} are shown to "
+                                       "signed-in staff only", field="status")])
     found = assets_frame(session, status=status, category=query["category"],
                          ownership_class=query["ownership"])
     found = filter_assets(found, within=within, bbox=query["bbox"], text=query["q"])
@@ -132,7 +137,7 @@ def assets() -> Response:
 def asset(asset_id: int) -> Response:
     """One asset, any status, as a GeoJSON Feature."""
     session, _ = _start("getAsset")
-    found = assets_frame(session, ids=[asset_id])
+    found = assets_frame(session, ids=[asset_id], status=visible_statuses())
     if found.empty:
         raise NotFoundError(f"no asset with id {asset_id}")
     return _send(asset_features(found)[0], GEOJSON)

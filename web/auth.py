@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from mapping import schema as S
 from mapping.errors import MappingError
 from mapping.models import User
 from mapping.users import authenticate, role_at_least
@@ -72,6 +73,15 @@ def role_required(role: str) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
+
+
+#: What anyone may see; proposed and closed assets are for signed-in people only.
+PUBLIC_STATUSES = ("active",)
+
+
+def visible_statuses() -> tuple[str, ...]:
+    """Give the asset statuses the current person may see."""
+    return S.ASSET_STATUSES if current_user.is_authenticated else PUBLIC_STATUSES
 
 
 class LoginForm(FlaskForm):

@@ -23,6 +23,7 @@ from mapping.render import (
     choropleth_classes,
 )
 from mapping.taxonomy import category_lookup, load_categories
+from web.auth import visible_statuses
 from web.db import get_session, get_settings, get_store
 
 bp = Blueprint("pages", __name__)
@@ -84,10 +85,15 @@ def index() -> Any:
     ownership = _chosen(args.getlist("ownership"), {c: c for c in S.OWNERSHIP_CLASSES},
                         "ownership class", notices)
     asked_status = [s for s in args.getlist("status") if s.strip()]
+    visible = visible_statuses()
     status: list[str] = []
     if not any(s.strip().casefold() == ANY_STATUS for s in asked_status):
         status = _chosen(asked_status, {s: s for s in S.ASSET_STATUSES}, "status", notices)
         status = status or list(DEFAULT_STATUS)
+    if set(status or S.ASSET_STATUSES) - set(visible):
+        if len(visible) < len(S.ASSET_STATUSES):
+            notices.append("Proposed and closed assets are shown to signed-in staff only.")
+        status = [s for s in (status or S.ASSET_STATUSES) if s in visible]
 
     layers = list_layers(session)
     titles = dict(zip(layers["name"], layers["title"], strict=True))
@@ -142,7 +148,7 @@ def index() -> Any:
         shaded=MEASURES.get(shaded), classes=classes, outline_note=outline_note,
         categories=categories.to_dict("records"), category=category,
         ownership_classes=S.OWNERSHIP_CLASSES, ownership=ownership,
-        statuses=S.ASSET_STATUSES, status=status, any_status=ANY_STATUS,
+        statuses=visible, status=status, any_status=ANY_STATUS,
         status_words=_status_words(status),
         patch_sets=patch_sets, patch_set=patch_set, patch_names=patch_names, patch=patch,
         notices=notices, asset_count=len(assets),

@@ -157,19 +157,28 @@ def test_generative_assets_are_the_co_operatives_and_food_banks(client: FlaskCli
 
 
 def test_status_defaults_to_active_and_all_gives_every_status(client: FlaskClient,
+                                                              viewer_client: FlaskClient,
                                                               demo_store: Store) -> None:
     add_assets(demo_store, [{"external_id": "test:closed", "name": "Closed test hall",
                              "category": "community_space", "lon": 0.0, "lat": 51.54,
                              "status": "closed"}])
+    client_anonymous = client
+    # Anonymous callers see active assets only, whatever they ask for.
+    assert get(client, "/api/assets?status=all")["numberMatched"] == 293
+    refused = client.get("/api/assets?status=closed")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["problems"][0]["field"] == "status"
+    client = viewer_client
     assert get(client, "/api/assets")["numberMatched"] == 293
     closed = get(client, "/api/assets?status=closed")
     assert [f["properties"]["name"] for f in closed["features"]] == ["Closed test hall"]
     assert get(client, "/api/assets?status=all")["numberMatched"] == 294
     assert get(client, "/api/assets?status=active,closed")["numberMatched"] == 294
     assert get(client, "/api/assets?status=proposed")["numberMatched"] == 0
-    # A direct link keeps working after an asset closes.
-    one = get(client, f"/api/assets/{closed['features'][0]['id']}")
-    assert one["properties"]["status"] == "closed"
+    # A direct link keeps working after an asset closes, for staff; others get a 404.
+    closed_id = closed["features"][0]["id"]
+    assert get(client, f"/api/assets/{closed_id}")["properties"]["status"] == "closed"
+    assert client_anonymous.get(f"/api/assets/{closed_id}").status_code == 404
 
 
 def test_bbox_returns_exactly_the_assets_inside_it(client: FlaskClient) -> None:

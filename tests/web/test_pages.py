@@ -79,8 +79,9 @@ def test_each_filter_narrows_the_count(client, query: str, count: int) -> None:
     assert notices(html) == ""
 
 
-def test_the_form_keeps_the_filters_chosen(client) -> None:
-    html = page(client, "?category=school&ownership=generative&status=any&measure=imd_decile")
+def test_the_form_keeps_the_filters_chosen(viewer_client) -> None:
+    html = page(viewer_client,
+                "?category=school&ownership=generative&status=any&measure=imd_decile")
     assert 'name="category" value="school" checked' in html
     assert 'name="category" value="gp_practice" >' in html
     assert 'name="ownership" value="generative" checked' in html
@@ -89,7 +90,7 @@ def test_the_form_keeps_the_filters_chosen(client) -> None:
     assert "in School" in html
 
 
-def test_status_filter(client, demo_store: Store) -> None:
+def test_status_filter(client, viewer_client, demo_store: Store) -> None:
     frame = pd.DataFrame({
         "external_id": ["closed-1", "proposed-1"], "name": ["A closed hall", "A proposed café"],
         "category": ["community_space", "memory_cafe"], "status": ["closed", "proposed"],
@@ -98,6 +99,12 @@ def test_status_filter(client, demo_store: Store) -> None:
     prepared, problems = prepare_assets(frame)
     write_assets(demo_store, prepared, problems, file="t", rows=2, skip_invalid=False,
                  changed_by="test")
+    # Proposed and closed assets are for staff only.
+    anonymous = page(client, "?status=any")
+    assert shown(anonymous) == (293, "active assets")
+    assert "signed-in staff only" in anonymous and "A proposed café" not in anonymous
+    assert 'name="status"' not in page(client)
+    client = viewer_client
     assert shown(page(client)) == (293, "active assets")
     assert shown(page(client, "?status=closed")) == (1, "closed assets")
     assert shown(page(client, "?status=closed&status=proposed")) == (2, "closed or proposed assets")
@@ -235,7 +242,8 @@ class _Fields(HTMLParser):
 
 
 def test_every_form_field_is_labelled_and_named_after_its_query_parameter(
-        client, demo_store: Store) -> None:
+        viewer_client, demo_store: Store) -> None:
+    client = viewer_client
     with demo_store.transaction() as session:
         wards = load_area_layer(session, "wards_2023")
         lookup = pd.DataFrame({S.AREA_CODE: wards[S.AREA_CODE], S.PATCH: "Test patch"})

@@ -1,0 +1,543 @@
+"""Micro-fund plans: gap ranking, grant allocation, MCLP host sites (checked by brute force), exports.
+
+Every instance is small enough to work out by hand; the MCLP is also checked
+against brute force over all combinations of candidates.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import json
+import math
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import FrozenInstanceError, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mapping import funding as F
+from mapping.errors import ValidationError
+from mapping.funding import (
+    FundingSettings,
+    choose_host_sites,
+    grants_to_360giving,
+    plan_microfund,
+    plan_to_csv,
+    rank_gaps,
+)
+
+Reach = Mapping[Any, Mapping[Any, float]]  # site -> {area: minutes}
+
+
+def cost_table(reach: Reach, areas: Sequence[Hashable], *, far_min: float = 30.0) -> pd.DataFrame:
+    """A long cost table: the minutes given, every other pair `far_min` (beyond any cut-off)."""
+    rows = [(a, site, minutes.get(a, far_min)) for site, minutes in reach.items() for a in areas]
+    return pd.DataFrame(rows, columns=[F.DEMAND_ID, F.SUPPLY_ID, F.MINUTES])
+
+
+def brute_force(
+    reach: Reach, demand: Mapping[Any, float], existing: Sequence[Hashable],
+    candidates: Sequence[Hashable], n_sites: int, cutoff: float,
+) -> tuple[float, tuple[Hashable, ...]]:
+    """The best total covered demand (existing sites included) and the first optimal set in id order."""
+    def covered(sites: Sequence[Hashable]) -> float:
+        areas = {a for s in sites for a, m in reach.get(s, {}).items() if m <= cutoff}
+        return sum(demand.get(a, 0) for a in areas)
+
+    best, first = -1.0, tuple[Hashable, ...]()
+    for combo in itertools.combinations(sorted(candidates, key=F._id_key), n_sites):
+        value = covered([*existing, *combo])
+        if value > best:  # strict: the first optimal combination in id order is kept
+            best, first = value, combo
+    return best, first
+
+
+def chosen(result: pd.DataFrame) -> tuple[Hashable, ...]:
+    return tuple(sorted(result[F.SITE_ID], key=F._id_key))
+
+
+# --- settings -----------------------------------------------------------------------------
+
+def test_every_setting_has_one_line_of_help() -> None:
+    tree = ast.parse(inspect.getsource(FundingSettings))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    documented = {
+        node.target.id for node, after in zip(body, body[1:], strict=False)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+        and str(after.value.value).strip()
+    }
+    assert documented == {f.name for f in fields(FundingSettings)}
+
+
+def test_settings_are_frozen_and_default_to_500_pound_grants_and_10_minutes() -> None:
+    settings = FundingSettings(budget_gbp=1000)
+    assert (settings.grant_size_gbp, settings.coverage_min) == (500.0, 10.0)
+    with pytest.raises(FrozenInstanceError):
+        settings.budget_gbp = 5  # type: ignore[misc]
+
+
+def test_bad_settings_report_every_problem_at_once() -> None:
+    with pytest.raises(ValidationError) as caught:
+        FundingSettings(budget_gbp=-1, grant_size_gbp=0, coverage_min=math.nan)
+    assert {p.field for p in caught.value.problems} == {"budget_gbp", "grant_size_gbp", "coverage_min"}
+
+
+@pytest.mark.parametrize(
+    ("budget", "grant", "expected"),
+    [(0, 500, 0), (499, 500, 0), (500, 500, 1), (1499, 500, 2), (1500, 500, 3), (0.3, 0.1, 3),
+     (1000, 333.33, 3)],
+)
+def test_grants_affordable_is_the_floor_of_budget_over_grant(
+    budget: float, grant: float, expected: int
+) -> None:
+    assert FundingSettings(budget_gbp=budget, grant_size_gbp=grant).grants_affordable == expected
+
+
+# --- rank_gaps ----------------------------------------------------------------------------
+
+@pytest.fixture
+def rollup() -> pd.DataFrame:
+    return pd.DataFrame({
+        "patch": ["P1", "P2", "P1", "P3", "P2"],
+        "category": ["memory_cafe", "memory_cafe", "peer_group", "peer_group", "peer_group"],
+        "people_in_gap_areas": [300, 200, 200, 0, 100],
+        "people_beyond_cutoff": [50, 0, 120, 0, 10],
+        "deprivation_weight": [1.0, 2.0, 1.0, 1.0, 1.0],
+    })
+
+
+def test_gaps_rank_by_unmet_demand_then_people_beyond_the_cutoff(rollup: pd.DataFrame) -> None:
+    ranked = rank_gaps(rollup, settings=FundingSettings(budget_gbp=0))
+    # 300; then two rows of 200, where P1's 120 people beyond the cut-off put it first; then 100.
+    # P3 has no unmet demand: it is not a gap and is left out.
+    assert list(zip(ranked["rank"], ranked["patch"], ranked["category"], strict=True)) == [
+        (1, "P1", "memory_cafe"), (2, "P1", "peer_group"), (3, "P2", "memory_cafe"), (4, "P2", "peer_group"),
+    ]
+    assert ranked["unmet_demand"].tolist() == [300, 200, 200, 100]
+
+
+def test_full_ties_are_broken_by_patch_then_category() -> None:
+    rollup = pd.DataFrame({"patch": ["B", "A", "A"], "category": ["x", "y", "x"],
+                           "people_in_gap_areas": [5, 5, 5], "people_beyond_cutoff": [1, 1, 1]})
+    ranked = rank_gaps(rollup, settings=FundingSettings(budget_gbp=0))
+    assert list(zip(ranked["patch"], ranked["category"], strict=True)) == [("A", "x"), ("A", "y"), ("B", "x")]
+
+
+@pytest.mark.parametrize(
+    ("budget", "grants", "remainder", "unallocated"),
+    [(499, [0, 0, 0, 0], 499, 0), (500, [1, 0, 0, 0], 0, 0), (1499, [1, 1, 0, 0], 499, 0),
+     (1500, [1, 1, 1, 0], 0, 0), (5000, [1, 1, 1, 1], 3000, 6)],
+)
+def test_one_grant_per_gap_goes_down_the_ranking_until_the_money_runs_out(
+    rollup: pd.DataFrame, budget: float, grants: list[int], remainder: float, unallocated: int
+) -> None:
+    ranked = rank_gaps(rollup, settings=FundingSettings(budget_gbp=budget))
+    assert ranked["grants"].tolist() == grants
+    assert ranked["amount_gbp"].tolist() == [500.0 * g for g in grants]
+    assert ranked.attrs["remainder_gbp"] == remainder
+    assert ranked.attrs["unallocated_grants"] == unallocated
+    assert ranked["amount_gbp"].sum() <= budget
+
+
+def test_deprivation_weighting_multiplies_people_by_the_weight(rollup: pd.DataFrame) -> None:
+    ranked = rank_gaps(rollup, settings=FundingSettings(budget_gbp=500), weight_by_deprivation=True)
+    top = ranked.iloc[0]
+    assert (top["patch"], top["category"]) == ("P2", "memory_cafe")
+    assert (top["unmet_demand"], top["grants"]) == (400, 1)
+
+
+def test_weighting_without_a_weight_column_is_refused(rollup: pd.DataFrame) -> None:
+    with pytest.raises(ValidationError) as caught:
+        rank_gaps(rollup.drop(columns="deprivation_weight"), settings=FundingSettings(budget_gbp=0),
+                  weight_by_deprivation=True)
+    assert [p.field for p in caught.value.problems] == ["deprivation_weight"]
+
+
+def test_categories_in_scope_filter_the_plan(rollup: pd.DataFrame) -> None:
+    ranked = rank_gaps(rollup, settings=FundingSettings(budget_gbp=500), categories=["peer_group", "respite"])
+    assert set(ranked["category"]) == {"peer_group"}
+    assert ranked.iloc[0]["patch"] == "P1"
+    assert ranked.attrs["categories_without_gaps"] == ["respite"]
+    one = rank_gaps(rollup, settings=FundingSettings(budget_gbp=0), categories="peer_group")
+    assert set(one["category"]) == {"peer_group"}
+
+
+def test_a_bad_rollup_reports_every_problem(rollup: pd.DataFrame) -> None:
+    bad = pd.concat([rollup, rollup.iloc[[0]]], ignore_index=True)
+    bad.loc[1, "people_in_gap_areas"] = -3
+    bad.loc[2, "people_beyond_cutoff"] = None
+    with pytest.raises(ValidationError) as caught:
+        rank_gaps(bad, settings=FundingSettings(budget_gbp=0))
+    assert sorted((p.row, p.field) for p in caught.value.problems) == [
+        (2, "people_in_gap_areas"), (3, "people_beyond_cutoff"), (6, None),
+    ]
+
+
+def test_rank_gaps_does_not_change_its_input(rollup: pd.DataFrame) -> None:
+    before = rollup.copy()
+    rank_gaps(rollup, settings=FundingSettings(budget_gbp=1000), weight_by_deprivation=True)
+    pd.testing.assert_frame_equal(rollup, before)
+
+
+# --- choose_host_sites: a hand-worked instance --------------------------------------------
+# Six areas, one existing site E, five candidate community spaces, cut-off 10 minutes.
+# E covers a1 and a2 already. New coverage: c1 only a6 (30: its a1, a2 are covered
+# already), c2 a3+a4 (110), c3 a3+a5 (100), c4 a4+a6 (80), c5 a5 (40).
+# Greedy takes c2 then c3 (150); the optimum of two is c3+c4 (a3..a6 = 180).
+DEMAND = {"a1": 100, "a2": 80, "a3": 60, "a4": 50, "a5": 40, "a6": 30}
+REACH: dict[Hashable, dict[Hashable, float]] = {
+    "E": {"a1": 5, "a2": 8},
+    "c1": {"a1": 3, "a2": 4, "a6": 9},
+    "c2": {"a3": 2, "a4": 6},
+    "c3": {"a3": 7, "a5": 4},
+    "c4": {"a4": 3, "a6": 5},
+    "c5": {"a5": 9},
+}
+CANDIDATES = pd.DataFrame({
+    "external_id": ["c1", "c2", "c3", "c4", "c5"],
+    "name": ["Library", "Church hall", "Youth club", "Community centre", "Scout hut"],
+})
+
+
+def hand_costs() -> pd.DataFrame:
+    costs = cost_table(REACH, list(DEMAND))
+    # A pair missing from the table is "not reachable".
+    return costs[~((costs[F.DEMAND_ID] == "a6") & (costs[F.SUPPLY_ID] == "c5"))].reset_index(drop=True)
+
+
+def test_the_mclp_beats_greedy_and_counts_the_existing_sites_coverage() -> None:
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=2, coverage_min=10)
+    assert chosen(result) == ("c3", "c4")
+    assert result.set_index(F.SITE_ID)[F.NEWLY_COVERED].to_dict() == {"c3": 100.0, "c4": 80.0}
+    assert result.set_index(F.SITE_ID)[F.NEWLY_COVERED_AREAS].to_dict() == {
+        "c3": ("a3", "a5"), "c4": ("a4", "a6")}
+    assert result.attrs["total_newly_covered"] == 180.0
+    assert result.attrs["already_covered"] == 180.0
+    assert result.attrs["out_of_reach"] == 0.0
+    assert "Church & ReVelle 1974" in result.attrs["method"]
+    assert result["name"].tolist() == ["Youth club", "Community centre"]
+
+
+@pytest.mark.parametrize("n_sites", [1, 2, 3, 4])
+def test_the_mclp_equals_the_brute_force_optimum_on_the_hand_instance(n_sites: int) -> None:
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=n_sites,
+                               coverage_min=10)
+    best, first = brute_force(REACH, DEMAND, ["E"], CANDIDATES["external_id"].tolist(), n_sites, 10)
+    assert result.attrs["already_covered"] + result.attrs["total_newly_covered"] == best
+    assert chosen(result) == first
+
+
+def test_each_newly_covered_area_goes_to_the_nearest_chosen_site() -> None:
+    # Three sites: the first optimal set in id order is c1, c2, c3 (a3..a6 = 180).
+    # a3 is 2 min from c2 and 7 from c3, so it counts for c2; a5 for c3; a6 for c1.
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=3, coverage_min=10)
+    assert result.set_index(F.SITE_ID)[F.NEWLY_COVERED].to_dict() == {"c2": 110.0, "c3": 40.0, "c1": 30.0}
+    assert result[F.SITE_ID].tolist() == ["c2", "c3", "c1"]  # most newly covered first
+    assert result[F.NEWLY_COVERED].sum() == result.attrs["total_newly_covered"] == 180.0
+
+
+def random_instance(
+    seed: int, *, n_candidates: int, n_sites: tuple[int, int]
+) -> tuple[dict[str, int], dict[Hashable, dict[Hashable, float]], list[Hashable], int]:
+    """Demand, reach, candidate ids and n_sites: integer demand of 0-4 (many ties), 20% pairs missing."""
+    rng = np.random.default_rng(seed)
+    areas = [f"A{i}" for i in range(7)]
+    demand = {a: int(d) for a, d in zip(areas, rng.integers(0, 5, len(areas)), strict=True)}
+    ids: list[Hashable] = [2, 10, 7, 30, 4, 15, 12, 3][:n_candidates]  # numbers: 7 sorts before 10
+    reach: dict[Hashable, dict[Hashable, float]] = {
+        site: {a: float(m) for a, m in zip(areas, rng.uniform(0, 20, len(areas)), strict=True)
+               if rng.random() > 0.2}
+        for site in [99, *ids]
+    }
+    return demand, reach, ids, int(rng.integers(*n_sites))
+
+
+def solve_random(seed: int, *, n_candidates: int, n_sites: tuple[int, int]) -> None:
+    demand, reach, ids, n = random_instance(seed, n_candidates=n_candidates, n_sites=n_sites)
+    costs = pd.DataFrame([(a, s, m) for s, row in reach.items() for a, m in row.items()],
+                         columns=[F.DEMAND_ID, F.SUPPLY_ID, F.MINUTES])
+    result = choose_host_sites(costs, pd.Series(demand), pd.DataFrame({"external_id": ids}), [99], n_sites=n,
+                               coverage_min=10)
+    best, first = brute_force(reach, demand, [99], ids, n, 10)
+    assert result.attrs["already_covered"] + result.attrs["total_newly_covered"] == best
+    assert chosen(result) == first
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_mclp_equals_brute_force_on_random_instances_ties_included(seed: int) -> None:
+    solve_random(seed, n_candidates=6, n_sites=(1, 4))
+
+
+def start_from_the_last_optimum(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Sequence[int], Sequence[int]]]:
+    """Make the first solve give the *last* optimal set in id order; record the later solves.
+
+    CBC may return any optimal set first. Starting the tie-break from the last
+    one makes it walk (and re-solve) its way to the first.
+    """
+    real = F._solve_ilp
+    later: list[tuple[Sequence[int], Sequence[int]]] = []
+
+    def last_optimum(
+        inst: Any, p: int, *, fixed_one: Sequence[int], fixed_zero: Sequence[int]
+    ) -> frozenset[int]:
+        if fixed_one or fixed_zero:
+            later.append((fixed_one, fixed_zero))
+            return real(inst, p, fixed_one=fixed_one, fixed_zero=fixed_zero)
+        combos = list(itertools.combinations(range(len(inst.covers)), p))
+        best = max(inst.value(c) for c in combos)
+        return frozenset([c for c in combos if inst.value(c) == best][-1])
+
+    monkeypatch.setattr(F, "_solve_ilp", last_optimum)
+    return later
+
+
+def test_the_tie_break_re_solves_when_no_single_swap_keeps_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Four areas of 1 person. Sites 1+2 and 3+4 both cover all four; the first
+    # solve is made to give {3, 4}. Site 1 cannot be swapped in ({1, 3} and
+    # {1, 4} cover 3), so CBC is asked again with site 1 fixed, and finds {1, 2}.
+    later = start_from_the_last_optimum(monkeypatch)
+    reach = {1: {"x1": 1, "x2": 1}, 2: {"x3": 1, "x4": 1}, 3: {"x1": 1, "x3": 1}, 4: {"x2": 1, "x4": 1}}
+    costs = cost_table(reach, ["x1", "x2", "x3", "x4"])
+    demand = pd.Series(dict.fromkeys(["x1", "x2", "x3", "x4"], 1))
+    result = choose_host_sites(costs, demand, pd.DataFrame({"external_id": [1, 2, 3, 4]}), [], n_sites=2)
+    assert chosen(result) == (1, 2)
+    assert later == [((0,), ())]
+
+
+def test_the_tie_break_skips_a_site_no_optimal_set_contains(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Six areas of 1 person; three sites. Best is 6 (e.g. 2, 3, 4). Site 1 covers
+    # u1 and nothing else; its bound (1 + 3 + 3 from sites 5 and 6) does not rule
+    # it out, no swap works, and CBC with site 1 fixed finds only 5: it is skipped.
+    later = start_from_the_last_optimum(monkeypatch)
+    reach = {1: {"u1": 1}, 2: {"u1": 1, "u2": 1}, 3: {"u3": 1, "u4": 1}, 4: {"u5": 1, "u6": 1},
+             5: {"u3": 1, "u4": 1, "u5": 1}, 6: {"u4": 1, "u5": 1, "u6": 1}}
+    areas = [f"u{i}" for i in range(1, 7)]
+    result = choose_host_sites(cost_table(reach, areas), pd.Series(dict.fromkeys(areas, 1)),
+                               pd.DataFrame({"external_id": list(reach)}), [], n_sites=3)
+    best, first = brute_force(reach, dict.fromkeys(areas, 1), [], list(reach), 3, 10)
+    assert (result.attrs["total_newly_covered"], chosen(result)) == (best, first) == (6, (2, 3, 4))
+    assert later[0] == ((0,), ())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_tie_break_reaches_the_first_optimal_set_from_any_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_from_the_last_optimum(monkeypatch)
+    solve_random(seed, n_candidates=8, n_sites=(2, 5))
+
+
+def test_the_choice_does_not_depend_on_row_order_or_repetition() -> None:
+    first = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=2, coverage_min=10)
+    shuffled_costs = hand_costs().sample(frac=1, random_state=3)
+    shuffled_candidates = CANDIDATES.sample(frac=1, random_state=4)
+    shuffled_demand = pd.Series(DEMAND).sample(frac=1, random_state=5)
+    for _ in range(2):
+        again = choose_host_sites(shuffled_costs, shuffled_demand, shuffled_candidates, ["E"], n_sites=2,
+                                  coverage_min=10)
+        pd.testing.assert_frame_equal(again, first)
+
+
+@pytest.mark.parametrize(("ids", "expected"), [(["b", "a"], "a"), ([10, 9], 9)])
+def test_equal_candidates_are_broken_by_the_smaller_id(ids: list[Hashable], expected: Hashable) -> None:
+    reach = {ids[0]: {"x": 1.0}, ids[1]: {"x": 1.0}}
+    candidates = pd.DataFrame({"external_id": ids})
+    result = choose_host_sites(cost_table(reach, ["x"]), pd.Series({"x": 5}), candidates, [], n_sites=1,
+                               coverage_min=10)
+    assert result[F.SITE_ID].tolist() == [expected]
+
+
+def test_no_candidates_gives_an_empty_result_with_a_note() -> None:
+    empty = CANDIDATES.iloc[0:0]
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), empty, ["E"], n_sites=2, coverage_min=10)
+    assert result.empty and list(result.columns) == list(F.SITE_COLUMNS)
+    assert result.attrs["total_newly_covered"] == 0.0
+    assert "no candidate" in result.attrs["note"]
+
+
+def test_asking_for_more_sites_than_candidates_chooses_them_all() -> None:
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=9, coverage_min=10)
+    assert chosen(result) == ("c1", "c2", "c3", "c4", "c5")
+    assert result.attrs["total_newly_covered"] == 180.0
+    assert "all chosen" in result.attrs["note"]
+
+
+def test_a_candidate_that_is_an_existing_site_is_left_out() -> None:
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E", "c3"], n_sites=1,
+                               coverage_min=10)
+    # c3 already covers a3 and a5; of the rest, c4 newly covers a4 + a6 = 80, c2 only a4 = 50.
+    assert chosen(result) == ("c4",)
+    assert result.attrs["total_newly_covered"] == 80.0
+    assert "existing sites" in result.attrs["note"]
+
+
+def test_the_cut_off_decides_coverage() -> None:
+    # At 5 minutes: E covers a1 only; c1 reaches a1, a2; c2 a3; c3 a5; c4 a4, a6.
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=1, coverage_min=5)
+    assert chosen(result) == ("c1",)
+    assert result.attrs["total_newly_covered"] == 80.0
+
+
+def test_bad_host_inputs_are_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        choose_host_sites(hand_costs(), pd.Series({"a1": -1}), CANDIDATES, [], n_sites=-1, coverage_min=0)
+    assert {p.field for p in caught.value.problems} == {"demand", "n_sites", "coverage_min"}
+    with pytest.raises(ValidationError, match="minutes"):
+        choose_host_sites(hand_costs().drop(columns="minutes"), pd.Series(DEMAND), CANDIDATES, [], n_sites=1)
+    with pytest.raises(TypeError, match="dict"):
+        choose_host_sites(hand_costs(), DEMAND, CANDIDATES, [], n_sites=1)  # type: ignore[arg-type]
+
+
+# --- plan_microfund -----------------------------------------------------------------------
+# Patch E05013912 (a ward code): a1, a2, a3. Patch "Forest Gate": a4, a5, a6.
+# The memory café E reaches a1. s1 reaches a2 and a4; s2 reaches a3, a4, a6; s3 reaches a4, a5.
+
+@pytest.fixture
+def plan_inputs() -> dict[str, pd.DataFrame]:
+    areas = pd.DataFrame({
+        "code": ["a1", "a2", "a3", "a4", "a5", "a6"],
+        "patch": ["E05013912"] * 3 + ["Forest Gate"] * 3,
+        "population": [100, 80, 60, 50, 40, 30],
+        "deprivation_weight": [1.0, 2.0, 1.0, 1.0, 1.0, 1.0],
+    })
+    reach = {"E": {"a1": 4}, "s1": {"a2": 4, "a4": 7}, "s2": {"a3": 5, "a4": 8, "a6": 6},
+             "s3": {"a4": 9, "a5": 3}}
+    costs = cost_table(reach, areas["code"].tolist())
+    costs.attrs["method"] = "straight line × 1.3 (no network)"
+    candidates = pd.DataFrame({
+        "external_id": ["s1", "s2", "s3"],
+        "name": ["Library", "Church hall", "Youth club"],
+        "organisation_external_id": ["GB-CHC-1234567", None, "ORG 7"],
+        "organisation_name": ["Library Trust", None, "Youth Club Ltd"],
+    })
+    existing = pd.DataFrame({"external_id": ["E"], "category": ["memory_cafe"]})
+    rollup = pd.DataFrame({
+        "patch": ["E05013912", "Forest Gate", "E05013912"],
+        "category": ["memory_cafe", "memory_cafe", "peer_group"],
+        "people_in_gap_areas": [140, 120, 30],
+        "people_beyond_cutoff": [60, 120, 0],
+        "deprivation_weight": [1.0, 1.0, 1.0],
+    })
+    return {"rollup": rollup, "costs": costs, "areas": areas, "candidates": candidates, "existing": existing}
+
+
+def make_plan(inputs: dict[str, pd.DataFrame], budget: float = 1000, **options: object) -> pd.DataFrame:
+    return plan_microfund(inputs["rollup"], inputs["costs"], inputs["areas"], inputs["candidates"],
+                          inputs["existing"], settings=FundingSettings(budget_gbp=budget), **options)  # type: ignore[arg-type]
+
+
+def test_the_plan_ranks_funds_and_suggests_hosts(plan_inputs: dict[str, pd.DataFrame]) -> None:
+    plan = make_plan(plan_inputs)
+    assert list(plan.columns[: len(F.PLAN_COLUMNS)]) == list(F.PLAN_COLUMNS)
+    assert plan["patch"].tolist() == ["E05013912", "Forest Gate", "E05013912"]
+    assert plan["grants"].tolist() == [1, 1, 0]
+    assert plan["amount_gbp"].tolist() == [500.0, 500.0, 0.0]
+    # Rank 1: E covers a1; s1 newly covers a2 (80), s2 a3 (60).
+    first = plan.iloc[0]
+    assert (first["host_site_id"], first["host_site_name"]) == ("s1", "Library")
+    assert first["newly_covered_people"] == 80
+    assert first["host_organisation_id"] == "GB-CHC-1234567"
+    assert first["host_organisation_name"] == "Library Trust"
+    # Rank 2: s1, the memory-café host chosen above, now covers a4 too; so s3 adds a5 (40)
+    # and s2 adds a6 (30). Without counting s1, s3 would have added a4 + a5 (90).
+    second = plan.iloc[1]
+    assert (second["host_site_id"], second["newly_covered_people"]) == ("s3", 40)
+    # Rank 3 is not funded: no host, nothing newly covered.
+    assert pd.isna(plan.iloc[2]["host_site_id"]) and math.isnan(plan.iloc[2]["newly_covered_people"])
+    assert plan.attrs["travel_cost_method"] == "straight line × 1.3 (no network)"
+    assert plan.attrs["grants_allocated"] == 2
+
+
+def test_a_gap_no_community_space_can_reach_keeps_its_grant_without_a_host(
+    plan_inputs: dict[str, pd.DataFrame],
+) -> None:
+    # Only s3, which reaches nothing in the first patch.
+    plan_inputs["candidates"] = plan_inputs["candidates"].iloc[[2]]
+    plan = make_plan(plan_inputs)
+    first = plan.iloc[0]
+    assert first["grants"] == 1 and pd.isna(first["host_site_id"])
+    assert first["newly_covered_people"] == 0
+    assert first["note"].startswith("no host suggested")
+
+
+def test_deprivation_weighting_reaches_the_host_choice(plan_inputs: dict[str, pd.DataFrame]) -> None:
+    plan = make_plan(plan_inputs, weight_by_deprivation=True)
+    first = plan.iloc[0]
+    # a2 (80 people, weight 2) makes s1 worth 160; the people count stays 80.
+    assert first["host_site_id"] == "s1"
+    assert (first["newly_covered_demand"], first["newly_covered_people"]) == (160, 80)
+
+
+# --- exports ------------------------------------------------------------------------------
+
+REQUIRED_GRANT_FIELDS = ("id", "title", "description", "currency", "amountAwarded", "awardDate",
+                         "recipientOrganization", "fundingOrganization")
+
+
+def test_the_360giving_package_has_every_required_field(plan_inputs: dict[str, pd.DataFrame]) -> None:
+    plan = make_plan(plan_inputs)
+    package = grants_to_360giving(plan, funder_org_id="GB-LAE-KWL", funder_name="Knowsley Council",
+                                  award_date="2025-04-01", id_prefix="kmbc")
+    json.dumps(package)  # plain JSON types only
+    grants = package["grants"]
+    assert len(grants) == 2
+    for grant in grants:
+        assert all(grant.get(field) not in (None, "", []) for field in REQUIRED_GRANT_FIELDS), grant
+        assert grant["id"].startswith("360G-kmbc-")
+        assert grant["currency"] == "GBP" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", grant["awardDate"])
+        assert len(grant["title"]) <= 140
+        for org in grant["recipientOrganization"] + grant["fundingOrganization"]:
+            assert isinstance(org["id"], str) and org["id"] and isinstance(org["name"], str) and org["name"]
+    assert len({g["id"] for g in grants}) == 2
+    assert sum(g["amountAwarded"] for g in grants) == plan["amount_gbp"].sum() == 1000
+    assert grants[0]["fundingOrganization"] == [{"id": "GB-LAE-KWL", "name": "Knowsley Council"}]
+    # An org-id is kept; an internal organisation id goes under the funder's 360G prefix.
+    assert grants[0]["recipientOrganization"] == [{"id": "GB-CHC-1234567", "name": "Library Trust"}]
+    assert grants[1]["recipientOrganization"] == [{"id": "360G-kmbc-ORG-ORG-7", "name": "Youth Club Ltd"}]
+    # A ward code is a geoCode; a patch name is not.
+    assert grants[0]["beneficiaryLocation"] == [
+        {"name": "E05013912", "countryCode": "GB", "geoCode": "E05013912", "geoCodeType": "WD"}]
+    assert grants[1]["beneficiaryLocation"] == [{"name": "Forest Gate", "countryCode": "GB"}]
+
+
+def test_a_grant_without_a_host_organisation_is_marked_to_be_awarded(
+    plan_inputs: dict[str, pd.DataFrame],
+) -> None:
+    # Only s2, the church hall, which has no organisation.
+    plan_inputs["candidates"] = plan_inputs["candidates"].iloc[[1]]
+    plan = make_plan(plan_inputs)
+    package = grants_to_360giving(plan, funder_org_id="GB-LAE-KWL", funder_name="Knowsley Council",
+                                  award_date="2025-04-01", id_prefix="360G-kmbc")
+    [recipient] = package["grants"][0]["recipientOrganization"]
+    assert recipient["name"] == "To be awarded: new memory_cafe group meeting at Church hall"
+    assert recipient["id"].startswith("360G-kmbc-TBA-")
+
+
+def test_a_plan_with_no_grants_cannot_be_exported(plan_inputs: dict[str, pd.DataFrame]) -> None:
+    plan = make_plan(plan_inputs, budget=100)
+    with pytest.raises(ValidationError) as caught:
+        grants_to_360giving(plan, funder_org_id="GB-LAE-KWL", funder_name="Knowsley Council",
+                            award_date="1 April", id_prefix="kmbc", currency="pounds")
+    assert {p.field for p in caught.value.problems} == {"award_date", "currency", None}
+
+
+def test_the_plan_survives_a_csv_round_trip(plan_inputs: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    plan = make_plan(plan_inputs)
+    path = plan_to_csv(plan, tmp_path / "plan.csv")
+    back = pd.read_csv(path)
+
+    def plain(frame: pd.DataFrame) -> list[list[object]]:
+        rows = frame.astype(object).values.tolist()
+        return [[None if pd.isna(v) or v == "" else v for v in row] for row in rows]
+
+    assert list(back.columns) == list(plan.columns)
+    assert plain(back) == plain(plan)
