@@ -187,7 +187,7 @@ def prepare_assets(
     problems += found
     if S.CAPACITY in frame.columns:
         out[S.CAPACITY], found = parse_numbers(frame[S.CAPACITY], field=S.CAPACITY, file=file,
-                                               minimum=0)
+                                               minimum=0, maximum=S.MAX_CAPACITY)
         problems += found
     if S.VERIFIED_AT in frame.columns:
         out[S.VERIFIED_AT], found = parse_datetimes(frame[S.VERIFIED_AT], field=S.VERIFIED_AT,

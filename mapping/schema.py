@@ -44,6 +44,8 @@ ASSET_COLUMNS: Final = (
 ASSET_REQUIRED: Final = (EXTERNAL_ID, NAME, CATEGORY)
 
 ASSET_STATUSES: Final = ("active", "proposed", "closed")
+#: The largest capacity (places, people a week...) a site may have; more is a typing slip.
+MAX_CAPACITY: Final = 100_000
 ASSET_SOURCES: Final = ("survey", "import", "osm", "submission")
 
 # --- organisation ------------------------------------------------------------------

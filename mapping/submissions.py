@@ -283,7 +283,8 @@ def approve(
     submission_id
         The pending submission.
     officer
-        Who approves it (recorded as ``decided_by``, ``verified_by`` and in the history).
+        Who approves it (recorded as ``decided_by`` and in the history). Approval is not a
+        visit: the asset stays unverified until an officer verifies it.
     category
         The asset's category (a code or label of ``data/categories.csv``).
     overrides
@@ -326,8 +327,6 @@ def approve(
         S.SOURCE: "submission",
         S.LICENCE: SUBMISSION_LICENCE,
         S.ATTRIBUTION: SUBMISSION_ATTRIBUTION,
-        S.VERIFIED_BY: officer,
-        S.VERIFIED_AT: utcnow().isoformat(),
     }
     prepared, problems = prepare_assets(pd.DataFrame([row], dtype=object),
                                         file=f"submission {submission.id}", index=index,

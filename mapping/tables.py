@@ -194,7 +194,8 @@ def clean_text(series: pd.Series) -> pd.Series:
 
 
 def parse_numbers(
-    series: pd.Series, *, field: str, file: str | None, minimum: float | None = None
+    series: pd.Series, *, field: str, file: str | None, minimum: float | None = None,
+    maximum: float | None = None,
 ) -> tuple[pd.Series, list[Problem]]:
     """Give floats (NaN for blanks) and a problem for every value that is not a finite number.
 
@@ -217,6 +218,13 @@ def parse_numbers(
             Problem(f"{values.iloc[i]:g} is below the minimum {minimum:g}", row=i + 1,
                     field=field, file=file)
             for i in rows_where(low)
+        ]
+    if maximum is not None:
+        high = values > maximum
+        problems += [
+            Problem(f"{values.iloc[i]:g} is above the maximum {maximum:g}", row=i + 1,
+                    field=field, file=file)
+            for i in rows_where(high)
         ]
     return values, problems
 

@@ -31,6 +31,10 @@ from web.db import get_session, get_store
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
 SHORTLIST_KEY = "shortlist"
+#: "Local generative only": community, worker and social ownership, and the council's own.
+LOCAL_CLASSES = ("generative", "in-house")
+#: Text a spreadsheet would run as a formula starts with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SHORTLIST = 50
 EXPORT_COLUMNS = [S.NAME, "category_label", "organisation_name", S.OWNERSHIP_CLASS, S.ADDRESS,
                   S.POSTCODE, S.OPENING_TIMES, S.CONTACT, S.WEBSITE, S.ACCESSIBILITY, DISTANCE_M,
@@ -77,7 +81,7 @@ def _search(args: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     found = filter_assets(
         assets_frame(db, status=["active"]),
         category=wanted or None,
-        ownership_class=["generative"] if local_only else None,
+        ownership_class=list(LOCAL_CLASSES) if local_only else None,
         within=within,
         text=args.get("q", "").strip() or None,
     )
@@ -113,10 +117,21 @@ def search() -> Any:
     ), status
 
 
+def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give the frame with text that a spreadsheet would run as a formula quoted with '."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("string")
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False)
+            out[column] = out[column].where(~risky, "'" + text)
+    return out
+
+
 def _csv(frame: pd.DataFrame, filename: str) -> Response:
     out = io.StringIO()
     columns = [c for c in EXPORT_COLUMNS if c in frame.columns]
-    frame[columns].to_csv(out, index=False)
+    _spreadsheet_safe(frame[columns]).to_csv(out, index=False)
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -13,6 +13,7 @@ from mapping import schema as S
 from mapping.area_store import list_layers, list_patch_sets, load_area_layer, load_patches
 from mapping.demo import demo_sources
 from mapping.directory import filter_assets
+from mapping.postcodes import CODEPOINT_ATTRIBUTION
 from mapping.register import assets_frame
 from mapping.render import (
     DEFAULT_MEASURE,
@@ -163,6 +164,7 @@ def sources() -> Any:
     session = get_session()
     get_store().check_ready()
     return render_template("sources.html", sources=demo_sources().to_dict("records"),
+                           codepoint_attribution=CODEPOINT_ATTRIBUTION,
                            layers=list_layers(session).to_dict("records"))
 
 

@@ -219,3 +219,10 @@ def test_parse_numbers_reads_thousands_separators_but_not_decimal_commas_or_infi
     assert values.iloc[0] == 1250 and values.iloc[4] == -1000.5
     assert values.iloc[1:4].isna().all()
     assert [(p.row, p.field) for p in problems] == [(2, "capacity"), (3, "capacity")]
+
+
+def test_parse_numbers_reports_values_above_the_maximum() -> None:
+    values, problems = parse_numbers(pd.Series(["10", "1e308"]), field="capacity",
+                                     file="f.csv", minimum=0, maximum=100_000)
+    assert [str(p) for p in problems] == [
+        "f.csv, row 2, field 'capacity': 1e+308 is above the maximum 100000"]

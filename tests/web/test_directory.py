@@ -97,3 +97,24 @@ def test_shortlist_redirect_stays_on_site(client) -> None:
     response = client.post("/directory/shortlist", data={"csrf_token": token, "asset_id": "1",
                                                          "back": "https://evil.example/"})
     assert response.headers["Location"].endswith("/directory/shortlist")
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(client, demo_store: Store) -> None:
+    import pandas as pd
+
+    from mapping.importers import prepare_assets, write_assets
+
+    prepared, problems = prepare_assets(pd.DataFrame({
+        "external_id": ["f1"], "name": ['=HYPERLINK("http://evil.example","x")'],
+        "category": ["peer_group"], "postcode": ["E15 4EH"]}))
+    write_assets(demo_store, prepared, problems, file="t", rows=1, skip_invalid=False,
+                 changed_by="test")
+    found = rows(client.get("/directory/export.csv?category=peer_group"))
+    assert found[0]["name"].startswith("'=HYPERLINK")
+
+
+def test_odd_query_strings_do_not_break_the_export_link(client) -> None:
+    response = client.get("/directory/?_method=POST&_external=1&category=food_bank")
+    assert response.status_code == 200
+    assert "/directory/export.csv?_method=POST&amp;_external=1&amp;category=food_bank" in \
+        response.get_data(as_text=True)
