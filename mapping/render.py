@@ -22,7 +22,7 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 import folium
 import folium.plugins
@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure
 
 from mapping import schema
 from mapping._render_assets import (
@@ -43,16 +44,16 @@ from mapping._render_assets import (
     MapLegend,
     encode_rings,
     is_vendor_file,
+    js_literal,
     localise_assets,
 )
-from mapping._render_assets import js_literal as _js
 from mapping.errors import CRSError, Problem, ValidationError
 
 __all__ = [
     "DEFAULT_MEASURE", "DROPPED_ASSETS", "MEASURES", "NO_MEASURE", "OWNERSHIP_COLOURS",
     "VENDOR_DIRS", "VENDOR_FILES", "VENDOR_REFERENCED_FILES", "ChoroplethClass", "Measure",
     "asset_map", "available_measures", "category_glyphs", "choropleth_classes",
-    "is_vendor_file", "localise_assets",
+    "html_entities", "is_vendor_file", "js_literal", "localise_assets", "map_parts", "point_map",
 ]
 
 #: Marker colour for each ownership class (schema.OWNERSHIP_CLASSES), CLES's three classes
@@ -441,7 +442,7 @@ def _asset_payload(
             float(lon.min()) / _COORD_SCALE, float(lat.min()) / _COORD_SCALE,
             float(lon.max()) / _COORD_SCALE, float(lat.max()) / _COORD_SCALE,
         )
-    return _js(payload), bounds, distinct
+    return js_literal(payload), bounds, distinct
 
 
 def _simplified(geometry: gpd.GeoSeries) -> np.ndarray:
@@ -514,7 +515,7 @@ def _area_payload(
         "styles": styles,
         "hover": _AREA_HOVER,
     }
-    return _js(payload), (float(west), float(south), float(east), float(north)), missing
+    return js_literal(payload), (float(west), float(south), float(east), float(north)), missing
 
 
 def _legend_spec(
@@ -535,7 +536,7 @@ def _legend_spec(
             rows.append(["no data", _NO_DATA_COLOUR, ""])
         areas.append({"title": measure.label, "note": f"{areas_title}. {measure.note}",
                       "kind": "box", "rows": rows})
-    return _js({"assets": assets, "areas": areas})
+    return js_literal({"assets": assets, "areas": areas})
 
 
 def _union_bounds(
@@ -737,4 +738,66 @@ def asset_map(
     AssetSearch(cluster, label="Search assets by name",
                 placeholder="Search assets by name…").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    return localise_assets(m, vendor_url=vendor_url)
+
+
+# --- small maps and page parts ---------------------------------------------------------------
+
+_VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>")
+
+
+def map_parts(m: folium.Map) -> dict[str, str]:
+    """Give a map's ``header``, ``html`` and ``script`` for embedding in one of our pages.
+
+    Folium's own viewport tag is dropped: it forbids zooming the page, which people with
+    low vision need (WCAG 1.4.4), and our pages set their own.
+    """
+    root = cast(Figure, m.get_root())  # a folium map always sits in a Figure
+    root.render()
+    return {"header": _VIEWPORT_META.sub("", root.header.render()),
+            "html": root.html.render(), "script": root.script.render(), "name": m.get_name()}
+
+
+def html_entities(text: str) -> str:
+    """Give ``text`` as HTML with every character but letters, digits and spaces an entity.
+
+    Folium writes tooltip text unescaped into a JavaScript template literal, where ``<``,
+    a backtick or ``${`` would be markup or code; as numeric entities they are neither, and
+    the browser still shows the text as typed.
+    """
+    return "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in text)
+
+
+def point_map(
+    lon: float,
+    lat: float,
+    label: str,
+    colour: str,
+    *,
+    outline: gpd.GeoDataFrame | None = None,
+    tile_url: str = "",
+    tile_attribution: str = "",
+    vendor_url: str = "/vendor",
+) -> folium.Map:
+    """Give a small map of one point (a detail page's map) that loads nothing from the web.
+
+    Tiles only when given; otherwise ``outline`` (e.g. the borough, EPSG:4326) gives
+    context. One circle marker with an entity-escaped tooltip and no popup.
+    """
+    m = folium.Map(location=[lat, lon], zoom_start=16, tiles=None, control_scale=True,
+                   scroll_wheel_zoom=False)
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=MAX_ZOOM,
+                         max_native_zoom=18).add_to(m)
+    else:
+        m.options["max_zoom"] = MAX_ZOOM
+        if outline is not None and len(outline):
+            folium.GeoJson(outline[["geometry"]].to_json(),
+                           style_function=lambda _f: {"color": "#5f6b73", "weight": 2,
+                                                      "fillOpacity": 0.04}).add_to(m)
+            west, south, east, north = (float(v) for v in outline.total_bounds)
+            m.fit_bounds([[min(south, lat), min(west, lon)], [max(north, lat), max(east, lon)]])
+    folium.CircleMarker([lat, lon], radius=9, color="#ffffff", weight=2, fill=True,
+                        fill_color=colour, fill_opacity=0.95,
+                        tooltip=folium.Tooltip(html_entities(label))).add_to(m)
     return localise_assets(m, vendor_url=vendor_url)

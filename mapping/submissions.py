@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -45,7 +44,7 @@ from mapping.geocode import PostcodeIndex, default_index, normalise_postcode, po
 from mapping.importers import prepare_assets
 from mapping.models import Asset, Submission, utcnow
 from mapping.register import upsert_records
-from mapping.render import localise_assets
+from mapping.render import js_literal, localise_assets
 from mapping.taxonomy import category_lookup
 
 KINDS: Final = ("asset", "idea")
@@ -385,14 +384,6 @@ _AREA_STYLE: Final = {"color": "#5f6b73", "weight": 1, "fillColor": "#9aa5ad", "
 _MAX_ZOOM: Final = 19
 
 
-def _script_json(value: object) -> str:
-    """Give ``value`` as JSON that is safe inside an HTML ``<script>`` element."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
-        text = text.replace(char, escape)
-    return text
-
-
 def submissions_frame(submissions: Sequence[Submission]) -> gpd.GeoDataFrame:
     """Give submissions as points (EPSG:4326): ``id``, ``kind``, ``name``, ``status``."""
     frame = pd.DataFrame({
@@ -525,5 +516,5 @@ def submissions_map(
         "colours": KIND_COLOURS,
         "link": detail_url.format(id=sentinel).split(sentinel),
     }
-    _SubmissionMarkers(_script_json(payload)).add_to(m)
+    _SubmissionMarkers(js_literal(payload)).add_to(m)
     return localise_assets(m, vendor_url=vendor_url)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from branca.element import Figure
 from flask import Blueprint, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -22,6 +21,7 @@ from mapping.render import (
     asset_map,
     available_measures,
     choropleth_classes,
+    map_parts,
 )
 from mapping.taxonomy import category_lookup, load_categories
 from web.auth import visible_statuses
@@ -136,15 +136,14 @@ def index() -> Any:
                   tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
                   vendor_url=url_for("vendor.serve", filename="").rstrip("/"),
                   detail_url="/assets/{id}")
-    root = cast(Figure, m.get_root())  # a folium map always sits in a Figure
-    root.render()
+    parts = map_parts(m)
     counts = assets[S.OWNERSHIP_CLASS].value_counts()
     classes = [] if shaded == NO_MEASURE or areas is None else choropleth_classes(
         areas[MEASURES[shaded].column], shaded)
     return render_template(
         "index.html",
-        map_header=root.header.render(), map_html=root.html.render(),
-        map_script=root.script.render(), layers=layers.to_dict("records"), layer=layer,
+        map_header=parts["header"], map_html=parts["html"],
+        map_script=parts["script"], layers=layers.to_dict("records"), layer=layer,
         measures=[(key, spec.label) for key, spec in MEASURES.items()], measure=measure,
         shaded=MEASURES.get(shaded), classes=classes, outline_note=outline_note,
         categories=categories.to_dict("records"), category=category,

@@ -14,14 +14,11 @@ assets are shown to signed-in people only, and are a plain 404 to everyone else.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from typing import Any, TypeVar, cast
 
-import folium
 import numpy as np
 import pandas as pd
-from branca.element import Figure
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -42,7 +39,7 @@ from mapping.register import (
     update_record,
     upsert_records,
 )
-from mapping.render import OWNERSHIP_COLOURS, localise_assets
+from mapping.render import OWNERSHIP_COLOURS, map_parts, point_map
 from mapping.taxonomy import category_label
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
@@ -73,9 +70,6 @@ ORGANISATION_FIELDS = (S.NAME, S.LEGAL_FORM, "legal_form_key", S.COMPANY_NUMBER,
                        S.POSTCODE, S.WEBSITE)
 #: Source recorded for records an officer enters (``schema.ASSET_SOURCES``).
 WEB_SOURCE = "survey"
-_VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>")
-
-
 def _stale(kind: str) -> str:
     return (f"Someone else saved this {kind} while you were editing — reload to see their "
             "change. Nothing you entered here has been saved.")
@@ -203,48 +197,13 @@ def _form_page(template: str, form: RecordForm, *, status: int = 200, **context:
 
 # --- the small map ---------------------------------------------------------------------------
 
-def _entities(text: str) -> str:
-    """Give ``text`` as HTML with every character but letters, digits and spaces an entity.
-
-    Folium writes tooltip text unescaped into a JavaScript template literal, where ``<``,
-    a backtick or ``${`` would be markup or code; as numeric entities they are neither, and
-    the browser still shows the text as typed.
-    """
-    return "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in text)
-
-
 def _point_map(lon: float, lat: float, label: str, colour: str) -> dict[str, str]:
-    """Give the header, body and script of a small map of one point that loads nothing from the web.
-
-    ``mapping.render`` has no single-point map, so it is built here from the same parts:
-    tiles only when the settings give them (else the borough outline for context, as on
-    the main map), one circle marker with an entity-escaped tooltip and no popup, and
-    :func:`mapping.render.localise_assets` so every script and style is served by us.
-    """
+    """Give the parts of a small map of one point (see :func:`mapping.render.point_map`)."""
     settings = get_settings()
-    m = folium.Map(location=[lat, lon], zoom_start=16, tiles=None, control_scale=True,
-                   scroll_wheel_zoom=False)
-    if settings.tile_url and settings.tile_attribution:
-        folium.TileLayer(tiles=settings.tile_url, attr=settings.tile_attribution, max_zoom=19,
-                         max_native_zoom=18).add_to(m)
-    else:
-        m.options["max_zoom"] = 19
-        borough = borough_outline(get_session())
-        if borough is not None and len(borough):
-            folium.GeoJson(borough[["geometry"]].to_json(),
-                           style_function=lambda _f: {"color": "#5f6b73", "weight": 2,
-                                                      "fillOpacity": 0.04}).add_to(m)
-            west, south, east, north = (float(v) for v in borough.total_bounds)
-            m.fit_bounds([[min(south, lat), min(west, lon)], [max(north, lat), max(east, lon)]])
-    folium.CircleMarker([lat, lon], radius=9, color="#ffffff", weight=2, fill=True,
-                        fill_color=colour, fill_opacity=0.95,
-                        tooltip=folium.Tooltip(_entities(label))).add_to(m)
-    localise_assets(m, vendor_url=url_for("vendor.serve", filename="").rstrip("/"))
-    root = cast(Figure, m.get_root())  # a folium map always sits in a Figure
-    root.render()
-    # Folium's own viewport tag forbids zooming the page, which people with low vision need.
-    return {"header": _VIEWPORT_META.sub("", root.header.render()),
-            "html": root.html.render(), "script": root.script.render()}
+    m = point_map(lon, lat, label, colour, outline=borough_outline(get_session()),
+                  tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
+                  vendor_url=url_for("vendor.serve", filename="").rstrip("/"))
+    return map_parts(m)
 
 
 # --- shared facts ----------------------------------------------------------------------------

@@ -10,10 +10,9 @@ in :mod:`mapping.submissions`; these views parse, call it and render.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import folium
-from branca.element import Figure
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -31,6 +30,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from mapping.area_store import borough_outline, load_area_layer
 from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.models import Submission
+from mapping.render import map_parts
 from mapping.submissions import (
     LOCATION,
     MAX_CHARS,
@@ -156,10 +156,7 @@ def _attach(form: FlaskForm, problems: list[Problem], *, fallback: str) -> list[
 
 
 def _map_parts(m: folium.Map) -> dict[str, str]:
-    root = cast(Figure, m.get_root())  # a folium map always sits in a Figure
-    root.render()
-    return {"map_header": root.header.render(), "map_html": root.html.render(),
-            "map_script": root.script.render(), "map_name": m.get_name()}
+    return {f"map_{key}": value for key, value in map_parts(m).items()}
 
 
 def _areas() -> Any:
