@@ -169,6 +169,14 @@ def test_categories_in_scope_filter_the_plan(rollup: pd.DataFrame) -> None:
     assert set(one["category"]) == {"peer_group"}
 
 
+def test_a_one_category_rollup_indexed_by_patch_is_accepted(rollup: pd.DataFrame) -> None:
+    one = rollup[rollup["category"] == "peer_group"].drop(columns="category").set_index("patch")
+    one.attrs["category"] = "peer_group"
+    ranked = rank_gaps(one, settings=FundingSettings(budget_gbp=500))
+    assert list(zip(ranked["patch"], ranked["category"], ranked["grants"], strict=True)) == [
+        ("P1", "peer_group", 1), ("P2", "peer_group", 0)]
+
+
 def test_a_bad_rollup_reports_every_problem(rollup: pd.DataFrame) -> None:
     bad = pd.concat([rollup, rollup.iloc[[0]]], ignore_index=True)
     bad.loc[1, "people_in_gap_areas"] = -3
@@ -250,7 +258,8 @@ def random_instance(
     rng = np.random.default_rng(seed)
     areas = [f"A{i}" for i in range(7)]
     demand = {a: int(d) for a, d in zip(areas, rng.integers(0, 5, len(areas)), strict=True)}
-    ids: list[Hashable] = [2, 10, 7, 30, 4, 15, 12, 3][:n_candidates]  # numbers: 7 sorts before 10
+    ids: list[Hashable] = [2, 10, 7, 30, 4, 15, 12, 3]
+    ids = ids[:n_candidates]  # numbers: 7 sorts before 10
     reach: dict[Hashable, dict[Hashable, float]] = {
         site: {a: float(m) for a, m in zip(areas, rng.uniform(0, 20, len(areas)), strict=True)
                if rng.random() > 0.2}
@@ -454,6 +463,7 @@ def test_the_plan_ranks_funds_and_suggests_hosts(plan_inputs: dict[str, pd.DataF
     # Rank 3 is not funded: no host, nothing newly covered.
     assert pd.isna(plan.iloc[2]["host_site_id"]) and math.isnan(plan.iloc[2]["newly_covered_people"])
     assert plan.attrs["travel_cost_method"] == "straight line × 1.3 (no network)"
+    assert set(plan["travel_cost_method"]) == {"straight line × 1.3 (no network)"}  # survives a CSV export
     assert plan.attrs["grants_allocated"] == 2
 
 

@@ -10,6 +10,7 @@ metres) and compare with networkx's own Dijkstra.
 from __future__ import annotations
 
 import ast
+import gzip
 import os
 import socket
 import textwrap
@@ -156,6 +157,18 @@ def test_every_node_to_the_centre_by_hand() -> None:
     assert table[COST_SUPPLY].tolist()[:2] == ["centre", "corner"]
 
 
+def test_more_sites_than_demand_points_gives_the_same_distances() -> None:
+    # The search then starts from the demand side: walking is two-way, so nothing changes.
+    demand = points({"home": node_xy(1, dx=-10)})
+    supply = points({f"s{node}": node_xy(node, dy=2) for node in range(1, 10)})
+
+    table = network_costs(grid_graph(), demand, supply)
+
+    by_hand = {1: 0, 2: 100, 3: 200, 4: 100, 5: 200, 6: 300, 7: 200, 8: 300, 9: 400}
+    assert as_dict(table) == pytest.approx({("home", f"s{n}"): 12.0 + m for n, m in by_hand.items()})
+    assert table[COST_SUPPLY].tolist() == [f"s{n}" for n in range(1, 10)]
+
+
 def test_a_prepared_network_gives_the_same_table() -> None:
     graph = grid_graph()
     demand = points({f"n{node}": node_xy(node, dx=3) for node in range(1, 10)})
@@ -300,7 +313,7 @@ def test_bad_points_report_every_problem_at_once() -> None:
     with pytest.raises(ValidationError) as caught:
         network_costs(grid_graph(), frame, points({"s": node_xy(5)}))
     reasons = [(p.row, p.field) for p in caught.value.problems]
-    assert reasons == [(3, "id"), (2, "id"), (2, "geometry")]
+    assert reasons == [(2, "id"), (2, "geometry"), (3, "id")]
     with pytest.raises(ValidationError, match="no id column 'code'"):
         straight_line_costs(frame, frame, id_column="code")
 
@@ -311,6 +324,18 @@ def test_edges_without_a_length_are_refused() -> None:
 
     with pytest.raises(ValidationError, match="1 edge"):
         prepare_network(graph)
+
+
+def test_ids_keep_their_dtype() -> None:
+    demand = gpd.GeoDataFrame({"code": [101, 102]}, geometry=[Point(node_xy(1)), Point(node_xy(3))],
+                              crs=METRIC_CRS)
+    supply = gpd.GeoDataFrame({"code": ["x"]}, geometry=[Point(node_xy(2))], crs=METRIC_CRS)
+
+    for table in (network_costs(grid_graph(), demand, supply, id_column="code"),
+                  straight_line_costs(demand, supply, id_column="code")):
+        assert table[COST_DEMAND].tolist() == [101, 102]
+        assert table[COST_DEMAND].dtype == demand["code"].dtype
+        assert table[COST_SUPPLY].dtype == supply["code"].dtype
 
 
 def test_empty_inputs_give_an_empty_labelled_table() -> None:
@@ -458,7 +483,12 @@ def way_ids(graph: nx.MultiDiGraph) -> set[int]:
 
 
 def test_xml_keeps_only_the_walkable_ways_two_way_in_metres(hand_written: Path) -> None:
+    names = ("use_cache", "cache_folder", "log_file", "logs_folder", "default_crs", "default_access")
+    before = {name: getattr(ox.settings, name) for name in names}
+
     graph = walking_graph_from_xml(hand_written)
+
+    assert {name: getattr(ox.settings, name) for name in names} == before
 
     assert graph.graph["crs"] == METRIC_CRS
     assert way_ids(graph) == {10, 11, 12}
@@ -472,6 +502,41 @@ def test_xml_keeps_only_the_walkable_ways_two_way_in_metres(hand_written: Path) 
                                            crs=STORAGE_CRS))
     # 1 -> 2 -> 3 -> 6: about 69 + 69 + 67 m.
     assert table[COST_METRES].iloc[0] == pytest.approx(205, abs=3)
+
+
+def test_xml_compressed_gives_the_same_graph(hand_written: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "hand_written.osm.gz"
+    packed.write_bytes(gzip.compress(hand_written.read_bytes()))
+
+    plain, unpacked = walking_graph_from_xml(hand_written), walking_graph_from_xml(packed)
+
+    assert set(unpacked.edges) == set(plain.edges)
+
+
+def test_xml_ways_cut_at_the_edge_of_the_extract_are_split(tmp_path: Path) -> None:
+    # Way 30 runs 1-2-99-3-4, but node 99 is outside the extract; 31 joins the two pieces
+    # so that both stay in the largest connected piece.
+    path = tmp_path / "clipped.osm"
+    path.write_text(textwrap.dedent("""\
+        <?xml version="1.0" encoding="UTF-8"?>
+        <osm version="0.6">
+          <node id="1" lat="51.6000" lon="-0.1010"/>
+          <node id="2" lat="51.6000" lon="-0.1000"/>
+          <node id="3" lat="51.6000" lon="-0.0980"/>
+          <node id="4" lat="51.6000" lon="-0.0970"/>
+          <node id="5" lat="51.6010" lon="-0.0990"/>
+          <way id="30"><nd ref="1"/><nd ref="2"/><nd ref="99"/><nd ref="3"/><nd ref="4"/>
+            <tag k="highway" v="footway"/></way>
+          <way id="31"><nd ref="2"/><nd ref="5"/><nd ref="3"/><tag k="highway" v="path"/></way>
+        </osm>
+    """), encoding="utf-8")
+
+    graph = walking_graph_from_xml(path)
+
+    # 1 -> 4 goes round by 5 (69 + 131 + 131 + 69 m), not straight across the missing node
+    # (69 + 139 + 69 m); the second piece of way 30 has a made-up negative id.
+    assert nx.shortest_path_length(graph, 1, 4, weight="length") == pytest.approx(400, abs=2)
+    assert way_ids(graph) == {30, 31, -1}
 
 
 def test_xml_graph_is_cached_as_graphml(hand_written: Path, tmp_path: Path,
@@ -619,6 +684,7 @@ def test_real_extract_graphml_cache_round_trips(
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)  # osmnx's cache and log folders are relative to the cwd
+    monkeypatch.setattr(network, "_graph_from_filtered_xml", lambda path: pytest.fail("rebuilt"))
 
     cached = walking_graph_from_xml(wood_green, cache_dir=cache)
 

@@ -1,0 +1,556 @@
+"""Spatial accessibility per small area: 2SFCA, E2SFCA, the nearest site and people within reach.
+
+Methods
+-------
+- **2SFCA**, the two-step floating catchment area (Luo & Wang 2003): each site's
+  supply is divided by all the demand inside its catchment, and each area sums
+  those ratios over the sites inside its own catchment. The catchment is a
+  binary cut-off in minutes.
+- **E2SFCA**, the enhanced 2SFCA (Luo & Qi 2009): the same two steps, with a step
+  distance-decay weight applied to each pair in both steps (by default
+  {5 min: 1.0, 10 min: 0.68, 15 min: 0.22} for walking).
+- **Nearest site** and **people within X minutes**, read off the same cost table.
+
+Every function is pure: DataFrames in, a new DataFrame out, inputs never changed.
+They all read one *cost table*: a long DataFrame with columns ``demand_id``,
+``supply_id``, ``metres`` and ``minutes``, one row per pair that can be reached
+within the cut-off it was built with, labelled ``attrs["method"]`` (``"network"``,
+or e.g. ``"straight line × 1.3"``) and ``attrs["walk_speed_m_per_min"]``. The
+label is carried onto every result so a map or table can always say how travel
+was measured. When the table says it was built with a cut-off
+(``attrs["cutoff_min"]``), a measure that would need to see further is refused.
+Areas whose demand point could not be snapped to the network (listed by
+``mapping.network`` in ``attrs["unsnapped"]``) get NaN scores: their access is
+unknown, not zero, so they are never reported as gaps by mistake.
+
+The arithmetic matches PySAL ``access`` (``Access.two_stage_fca`` and
+``Access.enhanced_two_stage_fca`` with ``weights.step_fn``, ``normalize=False``)
+on the same cost table; ``tests/mapping/test_access.py`` checks it to 1e-9.
+Two documented differences in presentation, not arithmetic: an area that
+reaches no site gets access 0 here (PySAL leaves it missing), and a site whose
+catchment holds no demand adds nothing (PySAL would divide by zero).
+
+References
+----------
+Luo, W. & Wang, F. (2003). Measures of spatial accessibility to health care in a
+GIS environment. *Environment and Planning B* 30(6), 865-884.
+
+Luo, W. & Qi, Y. (2009). An enhanced two-step floating catchment area (E2SFCA)
+method for measuring spatial accessibility to primary care physicians. *Health &
+Place* 15(4), 1100-1107.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from mapping import schema as S
+from mapping.areas import require_crs
+from mapping.errors import Problem, ValidationError
+from mapping.network import COST_COLUMNS, COST_DEMAND, COST_METRES, COST_MINUTES, COST_SUPPLY
+from mapping.tables import rows_where
+
+# --- the cost-table contract: mapping.network owns the names --------------------------
+DEMAND_ID: Final = COST_DEMAND
+SUPPLY_ID: Final = COST_SUPPLY
+METRES: Final = COST_METRES
+MINUTES: Final = COST_MINUTES
+
+# --- demand, supply and result columns ------------------------------------------------
+ID: Final = "id"
+DEMAND: Final = "demand"
+PEOPLE: Final = "people"
+IMD_WEIGHT: Final = "imd_weight"
+POINT_METHOD: Final = "point_method"
+SUPPLY: Final = "supply"
+ACCESS: Final = "access"
+ACCESS_2SFCA: Final = "access_2sfca"
+NEAREST_MINUTES: Final = "nearest_minutes"
+NEAREST_METRES: Final = "nearest_metres"
+NEAREST_SITE: Final = "nearest_site"
+WITHIN: Final = "within"
+PEOPLE_WITHIN: Final = "people_within"
+WITHIN_CUTOFF: Final = "within_cutoff"
+SNAPPED: Final = "snapped"
+
+Measure = Literal["population", "population_65_plus"]
+MEASURES: Final = (S.POPULATION, S.POPULATION_65_PLUS)
+CentroidMethod = Literal["geometric", "representative"]
+CENTROID_METHODS: Final = ("geometric", "representative")
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Settings of the accessibility measures; one line of help per field, units in the names.
+
+    A travel time t takes the weight of the first step whose upper bound is at or
+    above t, as PySAL ``access.weights.step_fn`` does: by default 5.0 minutes
+    weighs 1.0 and 5.1 minutes 0.68. The weights 1, 0.68, 0.22 are Luo & Qi's
+    (2009) Gaussian-derived steps; their 10/20/30-minute driving zones become
+    5/10/15 minutes on foot here.
+    """
+
+    step_weights: tuple[tuple[float, float], ...] = ((5.0, 1.0), (10.0, 0.68), (15.0, 0.22))
+    """E2SFCA steps (upper bound in minutes, weight), bounds rising; beyond the last, weight 0."""
+
+    cutoff_min: float = 15.0
+    """Catchment in minutes: binary 2SFCA cut-off, 'nobody within reach' test, E2SFCA outer limit."""
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+        steps = self.step_weights
+        if not steps:
+            problems.append(Problem("give at least one (minutes, weight) step",
+                                    field="step_weights"))
+        bounds = [float(b) for b, _ in steps]
+        for i, (bound, weight) in enumerate(steps, start=1):
+            if not (math.isfinite(bound) and bound > 0):
+                problems.append(Problem(f"step {i}: upper bound {bound} must be a positive "
+                                        "number of minutes", field="step_weights"))
+            if not (math.isfinite(weight) and weight >= 0):
+                problems.append(Problem(f"step {i}: weight {weight} must be 0 or more",
+                                        field="step_weights"))
+        if any(b >= a for a, b in zip(bounds[1:], bounds[:-1], strict=True)):
+            problems.append(Problem(f"step bounds {bounds} must increase", field="step_weights"))
+        if not (math.isfinite(self.cutoff_min) and self.cutoff_min > 0):
+            problems.append(Problem(f"cutoff_min {self.cutoff_min} must be a positive number "
+                                    "of minutes", field="cutoff_min"))
+        if problems:
+            raise ValidationError(problems, summary="invalid accessibility settings")
+
+    def weight(self, minutes: pd.Series | np.ndarray) -> np.ndarray:
+        """Give the E2SFCA step weight of each travel time (0 beyond the last step or the cut-off).
+
+        Same semantics as PySAL ``access.weights.step_fn``: the weight of the
+        first step whose upper bound is at or above the time.
+        """
+        times = np.asarray(minutes, dtype=float)
+        bounds = np.array([b for b, _ in self.step_weights], dtype=float)
+        values = np.append(np.array([w for _, w in self.step_weights], dtype=float), 0.0)
+        out = values[np.searchsorted(bounds, times, side="left")]
+        return np.where(times <= self.cutoff_min, out, 0.0)
+
+    def describe(self) -> dict[str, Any]:
+        """Give the settings as plain JSON-ready values (for result attrs and the web)."""
+        return {"step_weights": [[float(b), float(w)] for b, w in self.step_weights],
+                "cutoff_min": float(self.cutoff_min)}
+
+
+# --- demand and supply --------------------------------------------------------------------
+
+
+def demand_from_areas(
+    areas: gpd.GeoDataFrame,
+    *,
+    measure: Measure = "population",
+    imd_weighting: bool = False,
+    centroid: CentroidMethod = "geometric",
+) -> gpd.GeoDataFrame:
+    """Give each area's demand at one point: ``id``, ``people``, ``imd_weight``, ``demand``, point.
+
+    Parameters
+    ----------
+    areas
+        Small areas (LSOA 2021 from ``load_area_layer``) with ``code``, the
+        ``measure`` column and, for IMD weighting, ``imd_decile``.
+    measure
+        ``"population"`` (all usual residents) or ``"population_65_plus"``.
+    imd_weighting
+        Weight demand by deprivation: ``weight = 1 + (10 - decile) / 9``, so an
+        area in IMD decile 1 (most deprived) counts double, decile 10 counts
+        once, and the steps between are equal. ``people`` stays unweighted.
+    centroid
+        Where an area's demand sits. ``"geometric"``: the polygon's centroid in
+        EPSG:27700, moved to shapely's representative point (always inside the
+        polygon) where the centroid falls outside its own area (8 of Newham's
+        185 LSOAs), so demand never snaps to a street in the next area.
+        ``"representative"``: the representative point for every area.
+        Population-weighted centroids are not offered: they need Output Area
+        populations as weights, and those are not in the data for 2021.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per area in input order, points in EPSG:27700; ``point_method``
+        says which point each area got. Attrs: ``measure``, ``imd_weighting``,
+        ``centroid``.
+
+    Raises
+    ------
+    ValidationError
+        Every missing column, duplicate or blank code, and missing, negative
+        or out-of-range value, at once.
+    """
+    require_crs(areas, what="area layer")
+    problems: list[Problem] = []
+    if measure not in MEASURES:
+        problems.append(Problem(f"measure '{measure}' is not one of {', '.join(MEASURES)}",
+                                field="measure"))
+    if centroid not in CENTROID_METHODS:
+        extra = (" (population-weighted centroids need 2021 Output Area populations, which "
+                 "are not in the data)" if "pop" in str(centroid) else "")
+        problems.append(Problem(f"centroid '{centroid}' is not one of "
+                                f"{', '.join(CENTROID_METHODS)}{extra}", field="centroid"))
+    needed = [S.AREA_CODE, measure] + ([S.IMD_DECILE] if imd_weighting else [])
+    problems += [Problem(f"column '{c}' is missing", field=c) for c in needed
+                 if c not in areas.columns]
+    if problems:
+        raise ValidationError(problems, summary="cannot compute demand")
+    codes = areas[S.AREA_CODE].astype("string")
+    for i in rows_where(codes.isna() | (codes.str.strip() == "")):
+        problems.append(Problem("area code is empty", row=i + 1, field=S.AREA_CODE))
+    for i in rows_where(codes.duplicated() & codes.notna()):
+        problems.append(Problem(f"area code '{codes.iloc[i]}' appears more than once", row=i + 1,
+                                field=S.AREA_CODE))
+    people = pd.to_numeric(areas[measure], errors="coerce").astype(float)
+    for i in rows_where((people.isna() | (people < 0)).to_numpy()):
+        problems.append(Problem(f"{measure} is missing or negative", row=i + 1, field=measure))
+    weight = pd.Series(1.0, index=areas.index)
+    if imd_weighting:
+        decile = pd.to_numeric(areas[S.IMD_DECILE], errors="coerce").astype(float)
+        bad = decile.isna() | ~decile.isin(list(range(1, 11)))
+        for i in rows_where(bad.to_numpy()):
+            problems.append(Problem("IMD decile must be a whole number from 1 to 10", row=i + 1,
+                                    field=S.IMD_DECILE))
+        weight = 1.0 + (10.0 - decile) / 9.0
+    empty = areas.geometry.isna() | areas.geometry.is_empty
+    for i in rows_where(empty.to_numpy()):
+        problems.append(Problem("geometry is empty", row=i + 1, field="geometry"))
+    if problems:
+        raise ValidationError(problems, summary="cannot compute demand")
+    metric = areas.geometry.to_crs(S.METRIC_CRS)
+    inner = metric.representative_point()
+    if centroid == "geometric":
+        centres = metric.centroid
+        use_centre = centres.within(metric).to_numpy()
+        points = np.where(use_centre, np.asarray(centres.array), np.asarray(inner.array))
+        method = np.where(use_centre, "centroid", "representative point (centroid outside)")
+    else:
+        points = np.asarray(inner.array)
+        method = np.full(len(areas), "representative point")
+    out = gpd.GeoDataFrame(
+        {ID: codes.astype(object).to_numpy(), PEOPLE: people.to_numpy(),
+         IMD_WEIGHT: weight.to_numpy(dtype=float), DEMAND: (people * weight).to_numpy(),
+         POINT_METHOD: method},
+        geometry=gpd.GeoSeries(points, crs=S.METRIC_CRS).values, crs=S.METRIC_CRS,
+    )
+    out.attrs = {"measure": measure, "imd_weighting": imd_weighting, "centroid": centroid}
+    return out
+
+
+def select_assets(
+    assets: gpd.GeoDataFrame,
+    *,
+    category: str | Sequence[str] | None = None,
+    generative_only: bool = False,
+    include_national: bool = False,
+    status: Sequence[str] | None = ("active",),
+) -> gpd.GeoDataFrame:
+    """Give the assets that pass the filters (a new frame; each filter left as ``None`` is off).
+
+    ``generative_only`` keeps ownership class ``generative`` ("access to locally
+    generative provision"); nationally operating organisations are generative
+    by legal form but less *locally* generative (DESIGN.md), so they are left
+    out unless ``include_national``.
+    """
+    require_crs(assets, what="assets")
+    wanted = {S.EXTERNAL_ID: True, S.CATEGORY: category is not None,
+              S.OWNERSHIP_CLASS: generative_only, S.STATUS: status is not None}
+    problems = [Problem(f"column '{c}' is missing", field=c) for c, need in wanted.items()
+                if need and c not in assets.columns]
+    if problems:
+        raise ValidationError(problems, summary="cannot select assets")
+    keep = pd.Series(True, index=assets.index)
+    if category is not None:
+        keep &= assets[S.CATEGORY].isin([category] if isinstance(category, str) else list(category))
+    if status is not None:
+        keep &= assets[S.STATUS].isin(list(status))
+    if generative_only:
+        keep &= assets[S.OWNERSHIP_CLASS] == "generative"
+        if not include_national and S.NATIONAL_FOOTPRINT in assets.columns:
+            keep &= ~assets[S.NATIONAL_FOOTPRINT].fillna(False).astype(bool)
+    return assets.loc[keep.to_numpy()].copy()
+
+
+def supply_from_assets(
+    assets: gpd.GeoDataFrame,
+    *,
+    category: str | Sequence[str] | None = None,
+    generative_only: bool = False,
+    include_national: bool = False,
+    status: Sequence[str] | None = ("active",),
+) -> gpd.GeoDataFrame:
+    """Give each site's supply: ``id`` (external id), ``supply``, category, ownership, point.
+
+    Supply is the asset's ``capacity``; when it is unknown, not a number, or
+    not above 0, the site counts as 1 (DESIGN.md). The filters are those of
+    :func:`select_assets` (active sites only by default). Assets with no
+    location cannot be reached and are left out; their ids are listed in
+    ``attrs["no_location"]``. Points are in EPSG:27700.
+    """
+    chosen = select_assets(assets, category=category, generative_only=generative_only,
+                           include_national=include_national, status=status)
+    ids = chosen[S.EXTERNAL_ID].astype("string")
+    dupes = ids[ids.duplicated()].dropna().unique().tolist()
+    if dupes:
+        raise ValidationError([Problem(f"asset id '{d}' appears more than once",
+                                       field=S.EXTERNAL_ID) for d in dupes],
+                              summary="cannot compute supply")
+    geoms = chosen.geometry
+    located = ~(geoms.isna() | geoms.is_empty)
+    if located.any():
+        xy = geoms[located].get_coordinates()
+        located.loc[located] = np.isfinite(xy.to_numpy()).all(axis=1)
+    capacity = (pd.to_numeric(chosen[S.CAPACITY], errors="coerce").astype(float)
+                if S.CAPACITY in chosen.columns else pd.Series(np.nan, index=chosen.index))
+    supply = capacity.where(capacity > 0, 1.0)
+    data: dict[str, Any] = {ID: ids.astype(object), SUPPLY: supply}
+    for column in (S.CATEGORY, S.OWNERSHIP_CLASS):
+        if column in chosen.columns:
+            data[column] = chosen[column]
+    frame = pd.DataFrame(data)[located.to_numpy()]
+    out = gpd.GeoDataFrame(frame.reset_index(drop=True),
+                           geometry=geoms[located].to_crs(S.METRIC_CRS).values,
+                           crs=S.METRIC_CRS)
+    out.attrs = {"category": category, "generative_only": generative_only,
+                 "no_location": ids[~located.to_numpy()].dropna().tolist()}
+    return out
+
+
+# --- checking inputs ----------------------------------------------------------------------
+
+
+def cost_method(costs: pd.DataFrame) -> str:
+    """Give the cost table's method label, e.g. ``"network"`` or ``"straight line × 1.3"``."""
+    label = costs.attrs.get("method")
+    if not isinstance(label, str) or not label.strip():
+        raise ValidationError([Problem(
+            "the cost table has no attrs['method'] label; set it to 'network' or, for the "
+            "fallback, e.g. 'straight line × 1.3' so results say how travel was measured",
+            field="attrs.method")], summary="unlabelled cost table")
+    return label
+
+
+def unsnapped_ids(costs: pd.DataFrame, role: str = "demand") -> list[Any]:
+    """Give the ids of the points of ``role`` that the cost table left out as off the network."""
+    return [getattr(p, "id", None) for p in costs.attrs.get("unsnapped", ())
+            if getattr(p, "role", None) == role]
+
+
+def _check_reach(costs: pd.DataFrame, minutes: float, *, what: str) -> None:
+    """Refuse a measure that needs pairs further than the cost table was built to hold."""
+    table_cutoff = costs.attrs.get("cutoff_min")
+    if table_cutoff is not None and minutes > float(table_cutoff) + 1e-9:
+        raise ValidationError([Problem(
+            f"{what} needs pairs up to {minutes:g} minutes but the cost table only holds pairs "
+            f"within {float(table_cutoff):g} minutes; build it with a cut-off of at least "
+            f"{minutes:g}", field="cutoff_min")], summary="cost table too short")
+
+
+def checked_costs(costs: pd.DataFrame) -> pd.DataFrame:
+    """Give a validated copy of a cost table (the four columns, a fresh index, attrs kept)."""
+    if not isinstance(costs, pd.DataFrame):
+        raise TypeError(f"costs must be a pandas DataFrame, got {type(costs).__name__}")
+    missing = [Problem(f"column '{c}' is missing", field=c) for c in COST_COLUMNS
+               if c not in costs.columns]
+    if missing:
+        raise ValidationError(missing, summary="not a cost table")
+    cost_method(costs)
+    out = costs[list(COST_COLUMNS)].reset_index(drop=True)
+    problems: list[Problem] = []
+    for column in (METRES, MINUTES):
+        values = pd.to_numeric(out[column], errors="coerce").astype(float)
+        for i in rows_where((values.isna() | (values < 0)).to_numpy())[:20]:
+            problems.append(Problem(f"{column} is missing or negative", row=i + 1, field=column))
+        out[column] = values
+    for i in rows_where(out.duplicated([DEMAND_ID, SUPPLY_ID]).to_numpy())[:20]:
+        problems.append(Problem(f"pair ({out.at[i, DEMAND_ID]}, {out.at[i, SUPPLY_ID]}) appears "
+                                "more than once", row=i + 1))
+    if problems:
+        raise ValidationError(problems, summary="invalid cost table")
+    out.attrs = dict(costs.attrs)
+    return out
+
+
+def _keyed(frame: pd.DataFrame, value: str, *, what: str) -> pd.Series:
+    """Give ``frame[value]`` indexed by ``id``, after checking ids are unique and values usable."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
+    problems = [Problem(f"column '{c}' is missing", field=c) for c in (ID, value)
+                if c not in frame.columns]
+    if problems:
+        raise ValidationError(problems, summary=f"not a {what} frame")
+    values = pd.to_numeric(frame[value], errors="coerce").astype(float)
+    for i in rows_where((values.isna() | (values < 0)).to_numpy())[:20]:
+        problems.append(Problem(f"{value} is missing or negative", row=i + 1, field=value))
+    for i in rows_where(frame[ID].duplicated().to_numpy())[:20]:
+        problems.append(Problem(f"id '{frame[ID].iloc[i]}' appears more than once", row=i + 1,
+                                field=ID))
+    if problems:
+        raise ValidationError(problems, summary=f"invalid {what} frame")
+    return pd.Series(values.to_numpy(), index=pd.Index(frame[ID], name=ID), name=value)
+
+
+def people_of(demand: pd.DataFrame) -> pd.Series:
+    """Give people per area indexed by id: ``people``, or ``demand`` when there is no ``people``."""
+    return _keyed(demand, PEOPLE if PEOPLE in demand.columns else DEMAND, what="demand")
+
+
+def _labelled(frame: pd.DataFrame, costs: pd.DataFrame, **attrs: Any) -> pd.DataFrame:
+    frame.attrs = {"method": cost_method(costs),
+                   "walk_speed_m_per_min": costs.attrs.get("walk_speed_m_per_min"),
+                   "cost_cutoff_min": costs.attrs.get("cutoff_min"),
+                   "unsnapped": costs.attrs.get("unsnapped", ()), **attrs}
+    return frame
+
+
+# --- the measures -----------------------------------------------------------------------------
+
+
+def _floating_catchment(costs: pd.DataFrame, weights: np.ndarray, demand: pd.DataFrame,
+                        supply: pd.DataFrame) -> pd.Series:
+    """The two FCA steps, vectorised over the pairs: R_j = S_j / Σ_k D_k W_kj; A_i = Σ_j R_j W_ij."""
+    d = _keyed(demand, DEMAND, what="demand")
+    s = _keyed(supply, SUPPLY, what="supply")
+    pairs = costs.assign(w=weights)
+    pairs = pairs[(pairs["w"] > 0) & pairs[DEMAND_ID].isin(d.index) & pairs[SUPPLY_ID].isin(s.index)]
+    catchment_demand = (pairs["w"] * pairs[DEMAND_ID].map(d)).groupby(pairs[SUPPLY_ID]).sum()
+    # A site whose catchment holds no demand has no defined ratio; it adds nothing.
+    ratio = (s.reindex(catchment_demand.index) / catchment_demand).where(catchment_demand > 0)
+    contribution = pairs[SUPPLY_ID].map(ratio) * pairs["w"]
+    summed = contribution.groupby(pairs[DEMAND_ID]).sum()
+    access = summed.reindex(d.index, fill_value=0.0).astype(float)
+    return access.where(~access.index.isin(unsnapped_ids(costs)))
+
+
+def two_step_fca(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame, *,
+                 cutoff_min: float | None = None) -> pd.DataFrame:
+    """Give 2SFCA access per area (Luo & Wang 2003): supply per head within a binary catchment.
+
+    Parameters
+    ----------
+    costs
+        The cost table (see the module docstring).
+    demand
+        ``id`` and ``demand`` per area (:func:`demand_from_areas`).
+    supply
+        ``id`` and ``supply`` per site (:func:`supply_from_assets`); cost rows
+        for sites not listed here are ignored, so one table can serve every
+        category.
+    cutoff_min
+        The catchment in minutes; ``None`` means ``AccessSettings().cutoff_min``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by area id, one column ``access``: Σ over sites j within the
+        cut-off of S_j / (demand within the cut-off of j). 0 where no site is
+        within the cut-off, NaN for an area left off the network (see the module
+        docstring). Attrs carry the cost ``method`` label.
+    """
+    cutoff = AccessSettings().cutoff_min if cutoff_min is None else float(cutoff_min)
+    AccessSettings(cutoff_min=cutoff, step_weights=((cutoff, 1.0),))  # validates the cut-off
+    c = checked_costs(costs)
+    _check_reach(costs, cutoff, what="2SFCA")
+    weights = (c[MINUTES] <= cutoff).to_numpy(dtype=float)
+    access = _floating_catchment(c, weights, demand, supply)
+    return _labelled(access.to_frame(ACCESS), costs, measure="2SFCA (Luo & Wang 2003)",
+                     cutoff_min=cutoff)
+
+
+def e2sfca(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame, *,
+           settings: AccessSettings | None = None) -> pd.DataFrame:
+    """Give E2SFCA access per area (Luo & Qi 2009): step-weighted supply per head.
+
+    R_j = S_j / Σ_k D_k W(t_kj) and A_i = Σ_j R_j W(t_ij), with W the step
+    weights of ``settings`` (0 beyond the last step and beyond ``cutoff_min``).
+    Parameters and result as :func:`two_step_fca`; ``settings`` ``None`` means
+    the defaults of :class:`AccessSettings`.
+    """
+    settings = settings or AccessSettings()
+    c = checked_costs(costs)
+    _check_reach(costs, min(settings.cutoff_min, settings.step_weights[-1][0]), what="E2SFCA")
+    access = _floating_catchment(c, settings.weight(c[MINUTES]), demand, supply)
+    return _labelled(access.to_frame(ACCESS), costs, measure="E2SFCA (Luo & Qi 2009)",
+                     **settings.describe())
+
+
+def nearest_minutes(costs: pd.DataFrame, demand: pd.DataFrame, *,
+                    supply: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Give each area's travel time to its nearest site: ``nearest_minutes``, ``_metres``, ``_site``.
+
+    The cost table holds only the pairs within the cut-off it was built with,
+    so a missing value (NaN) means *no site within that cut-off*, not an
+    unknown time, unless the area is listed in ``attrs["unsnapped"]`` (left off
+    the network). ``supply``, when given, limits the sites to those it lists.
+    Ties go to the smaller site id.
+    """
+    c = checked_costs(costs)
+    ids = people_of(demand).index
+    if supply is not None:
+        c = c[c[SUPPLY_ID].isin(_keyed(supply, SUPPLY, what="supply").index)]
+    best = (c[c[DEMAND_ID].isin(ids)].sort_values([MINUTES, SUPPLY_ID], kind="stable")
+            .drop_duplicates(DEMAND_ID).set_index(DEMAND_ID))
+    out = pd.DataFrame({NEAREST_MINUTES: best[MINUTES], NEAREST_METRES: best[METRES],
+                        NEAREST_SITE: best[SUPPLY_ID].astype(object)}).reindex(ids)
+    out.index.name = ID
+    return _labelled(out, costs, measure="nearest site")
+
+
+def people_within(costs: pd.DataFrame, demand: pd.DataFrame, *, minutes: float | None = None,
+                  supply: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Give, per area, whether a site is within ``minutes`` and the people that counts.
+
+    An area's people all count when its demand point reaches a site within
+    ``minutes`` (``None``: ``AccessSettings().cutoff_min``), which may not exceed the
+    cut-off the cost table was built with (``attrs["cutoff_min"]``).
+    Columns ``within`` (bool) and ``people_within``; attrs ``people_total``,
+    ``people_within_total`` and ``share_within`` (NaN when there are no people).
+    Areas left off the network are not within, and are left out of
+    ``people_total`` (their reach is unknown): ``people_unsnapped`` counts them.
+    """
+    limit = AccessSettings().cutoff_min if minutes is None else float(minutes)
+    _check_reach(costs, limit, what=f"people within {limit:g} minutes")
+    people = people_of(demand)
+    nearest = nearest_minutes(costs, demand, supply=supply)[NEAREST_MINUTES]
+    within = (nearest <= limit).to_numpy()
+    out = pd.DataFrame({WITHIN: within, PEOPLE_WITHIN: np.where(within, people.to_numpy(), 0.0)},
+                       index=people.index)
+    off = people.index.isin(unsnapped_ids(costs))
+    total, reached = float(people[~off].sum()), float(out[PEOPLE_WITHIN].sum())
+    return _labelled(out, costs, measure=f"people within {limit:g} minutes", minutes=limit,
+                     people_total=total, people_within_total=reached,
+                     people_unsnapped=float(people[off].sum()),
+                     share_within=reached / total if total > 0 else math.nan)
+
+
+def area_access(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame, *,
+                settings: AccessSettings | None = None) -> pd.DataFrame:
+    """Give every measure per area in one frame, ready for :mod:`mapping.gaps`.
+
+    Columns: ``people``, ``demand``, ``access`` (E2SFCA, Luo & Qi 2009),
+    ``access_2sfca`` (2SFCA, Luo & Wang 2003, binary at ``cutoff_min``),
+    ``nearest_minutes``, ``nearest_metres``, ``nearest_site``, ``within_cutoff``
+    and ``snapped`` (False for an area the cost table left off the network: its
+    scores are NaN and it is not within the cut-off, but it is not a known gap).
+    Attrs carry the cost ``method`` label and the settings.
+    """
+    settings = settings or AccessSettings()
+    people = people_of(demand)
+    nearest = nearest_minutes(costs, demand, supply=supply)
+    out = pd.DataFrame({
+        PEOPLE: people,
+        DEMAND: _keyed(demand, DEMAND, what="demand"),
+        ACCESS: e2sfca(costs, demand, supply, settings=settings)[ACCESS],
+        ACCESS_2SFCA: two_step_fca(costs, demand, supply, cutoff_min=settings.cutoff_min)[ACCESS],
+    }, index=people.index).join(nearest)
+    out[WITHIN_CUTOFF] = (out[NEAREST_MINUTES] <= settings.cutoff_min).to_numpy()
+    out[SNAPPED] = ~out.index.isin(unsnapped_ids(costs))
+    return _labelled(out, costs, measure="E2SFCA (Luo & Qi 2009)", **settings.describe())

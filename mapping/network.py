@@ -1,0 +1,924 @@
+"""Travel costs: walking distances and times between demand points and supply sites.
+
+Two loaders build a walking network from OpenStreetMap with osmnx and hand it to one core
+(:func:`_walking_graph`), which projects it to EPSG:27700 and caches it as GraphML:
+
+- :func:`walking_graph_from_xml` reads a local ``.osm`` file (offline);
+- :func:`walking_graph_from_place` queries Overpass for a named place (online).
+
+Three pure functions turn points into a *cost table*:
+
+- :func:`network_costs` snaps points to the network and runs one bounded, multi-source
+  Dijkstra from the supply sites (``scipy.sparse.csgraph``);
+- :func:`straight_line_costs` is the fallback when there is no network: straight-line
+  distance × a circuity factor, always labelled so;
+- :func:`travel_costs` is the one entry point: the network when a graph is given, else the
+  fallback.
+
+The cost table (the contract with :mod:`mapping.access`)
+-------------------------------------------------------
+A :class:`pandas.DataFrame` in long form, one row per (demand point, supply site) pair that
+is reachable within the cut-off (``metres <= cutoff_min * walk_speed_m_per_min``), ordered
+by demand point then supply site, both in input order:
+
+- :data:`COST_DEMAND` (``"demand_id"``), :data:`COST_SUPPLY` (``"supply_id"``): the ids
+  from the inputs' id columns, with their dtype;
+- :data:`COST_METRES` (``"metres"``), :data:`COST_MINUTES` (``"minutes"``): float64;
+  ``minutes = metres / walk_speed_m_per_min``.
+
+Pairs that are not in the table are not reachable within the cut-off. ``table.attrs``:
+
+- ``"method"``: :data:`NETWORK_METHOD` (``"network"``) or :func:`fallback_label`
+  (``"straight line × 1.3"``): show it on every page and export built from the table;
+- ``"walk_speed_m_per_min"``, ``"cutoff_min"``, ``"cutoff_m"``: floats;
+- ``"unsnapped"``: a tuple of :class:`UnsnappedPoint`, the points left out because they
+  are further than ``max_snap_m`` from the network (always empty for the fallback);
+  :func:`unsnapped_frame` gives them as a DataFrame. It is a tuple, not a DataFrame,
+  because pandas compares ``attrs`` in ``concat``/``merge`` and a DataFrame there raises.
+
+Distances
+---------
+Edge lengths are osmnx's ``length`` attribute: metres along the way, summed from
+great-circle segment lengths. Snap distances and straight lines are measured in EPSG:27700
+(British National Grid) metres. The two differ by the grid's scale factor, under 0.04 % in
+England (0.4 m per km), well below the error of snapping a point to a node.
+
+References
+----------
+Boeing, G. (2025). Modeling and Analyzing Urban Networks and Amenities with OSMnx.
+*Geographical Analysis*, 57(4), 567-577. https://doi.org/10.1111/gean.70009
+
+Dijkstra, E. W. (1959). A note on two problems in connexion with graphs. *Numerische
+Mathematik*, 1, 269-271 (bounded multi-source run: ``scipy.sparse.csgraph.dijkstra``).
+
+Walking speeds: 80 m/min (4.8 km/h) is the usual planning figure; about 70 m/min suits
+people over 65 (e.g. Bohannon, R. W. (1997), Comfortable and maximum walking speed of
+adults aged 20-79 years, *Age and Ageing*, 26(1), 15-19).
+
+Circuity: straight-line distance under-states walking distance by about a third in
+cities (Barthélemy, M. (2011), Spatial networks, *Physics Reports*, 499, 1-101; Boeing, G.
+(2019), Urban spatial order, *Applied Network Science*, 4, 67), hence the default 1.3.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import math
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+from xml.etree.ElementTree import Element, ParseError, iterparse
+from xml.sax import SAXException
+from xml.sax.saxutils import quoteattr
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import pyproj
+import shapely
+from osmnx import _overpass
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from mapping.areas import require_crs
+from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
+from mapping.schema import METRIC_CRS
+
+# --- the cost-table contract --------------------------------------------------------
+COST_DEMAND: Final = "demand_id"
+COST_SUPPLY: Final = "supply_id"
+COST_METRES: Final = "metres"
+COST_MINUTES: Final = "minutes"
+COST_COLUMNS: Final = (COST_DEMAND, COST_SUPPLY, COST_METRES, COST_MINUTES)
+
+#: ``table.attrs`` keys.
+ATTR_METHOD: Final = "method"
+ATTR_WALK_SPEED: Final = "walk_speed_m_per_min"
+ATTR_CUTOFF_MIN: Final = "cutoff_min"
+ATTR_CUTOFF_M: Final = "cutoff_m"
+ATTR_UNSNAPPED: Final = "unsnapped"
+
+#: ``attrs["method"]`` of a table computed on the walking network.
+NETWORK_METHOD: Final = "network"
+
+#: A walking speed for people over 65, in metres per minute.
+OLDER_WALK_SPEED_M_PER_MIN: Final = 70.0
+
+# Columns of the snapping report.
+SNAP_ID: Final = "id"
+SNAP_ROLE: Final = "role"
+SNAP_M: Final = "snap_m"
+
+# Bump when the way the cached graph is built changes: old cache files are then ignored.
+_CACHE_FORMAT: Final = "1"
+# Dense Dijkstra output per chunk of sources: at most this many float64 cells (~40 MB).
+_CHUNK_CELLS: Final = 5_000_000
+_OSMNX_FILES_LOCK = threading.Lock()
+
+
+def fallback_label(circuity: float) -> str:
+    """Give the ``attrs["method"]`` label of the straight-line fallback, e.g. "straight line × 1.3".
+
+    Parameters
+    ----------
+    circuity
+        The circuity factor the straight-line distances were multiplied by.
+    """
+    return f"straight line × {circuity:g}"
+
+
+def is_fallback(table: pd.DataFrame) -> bool:
+    """Give whether a cost table was computed without the walking network."""
+    return table.attrs.get(ATTR_METHOD) != NETWORK_METHOD
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """Settings of the travel-cost methods; one line of help per field, units in the names."""
+
+    walk_speed_m_per_min: float = 80.0
+    """Walking speed that turns metres into minutes (70 suits people over 65)."""
+
+    max_snap_m: float = 250.0
+    """Furthest a point may be from the nearest network node; further points are reported, not used."""
+
+    circuity_factor: float = 1.3
+    """Straight-line distance is multiplied by this when there is no network (the fallback)."""
+
+    cutoff_min: float = 15.0
+    """Longest walk, in minutes, kept in a cost table; longer pairs are left out."""
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("walk_speed_m_per_min", self.walk_speed_m_per_min > 0, "must be more than 0"),
+            ("max_snap_m", self.max_snap_m >= 0, "must be 0 or more"),
+            ("circuity_factor", self.circuity_factor >= 1, "must be 1 or more"),
+            ("cutoff_min", self.cutoff_min > 0, "must be more than 0"),
+        )
+        problems = [
+            Problem(f"{reason}, got {getattr(self, name)!r}", field=name)
+            for name, ok, reason in checks
+            if not (ok and math.isfinite(getattr(self, name)))
+        ]
+        if problems:
+            raise ValidationError(problems, summary="Travel settings are not valid")
+
+    @property
+    def cutoff_m(self) -> float:
+        """Give the cut-off as a distance: ``cutoff_min * walk_speed_m_per_min`` metres."""
+        return self.cutoff_min * self.walk_speed_m_per_min
+
+
+@dataclass(frozen=True)
+class UnsnappedPoint:
+    """A point left out of a cost table because it is too far from the walking network."""
+
+    role: str
+    """``"demand"`` or ``"supply"``."""
+    id: Hashable
+    """The point's id, from the input's id column."""
+    snap_m: float
+    """Distance to the nearest network node, in EPSG:27700 metres."""
+
+
+class Snapped(NamedTuple):
+    """Points snapped to their nearest network node (see :func:`snap_points`)."""
+
+    nodes: np.ndarray
+    """Nearest node id of every point, in input order (also for points beyond the limit)."""
+    snap_m: np.ndarray
+    """Distance from every point to that node, EPSG:27700 metres."""
+    too_far: pd.DataFrame
+    """Points further than ``max_snap_m``: columns ``id`` and ``snap_m``."""
+
+
+# --- loaders (file and network I/O) ------------------------------------------------------
+
+
+def walking_graph_from_xml(path: Path, *, cache_dir: Path | None = None) -> nx.MultiDiGraph:
+    """Give the walking network in a local OSM XML file, projected to EPSG:27700.
+
+    Offline. The file's ways are first filtered with osmnx's own ``network_type="walk"``
+    Overpass filter (``["highway"]``, not ``area=yes``, not ``access=private``, no
+    motorways, cycleways, ``foot=no``, separately mapped sidewalks, ...), re-implemented
+    over the XML tags because ``osmnx.graph_from_xml`` keeps every way in the file
+    (buildings and railways included). The filtered XML goes to a temporary file, which
+    ``ox.graph_from_xml(bidirectional=True, simplify=True, retain_all=False)`` reads: two-way
+    like osmnx's walk networks, simplified to intersections and dead ends, largest
+    connected piece only. Ways cut at the edge of an extract are split at the missing
+    nodes; pieces after the first get negative ids (OSM's "not a real id").
+
+    Parameters
+    ----------
+    path
+        The ``.osm`` XML file (plain, ``.gz`` or ``.bz2``).
+    cache_dir
+        Folder for the GraphML cache; ``None`` means no cache. A cache file is keyed by the
+        file's name, size and modification time, the walk filter and the osmnx version.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        An osmnx graph: graph attribute ``crs`` = EPSG:27700, nodes with ``x``/``y`` in
+        metres, edges with ``length`` in metres.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` is not a file.
+    ValidationError
+        If the file is not readable OSM XML or has no walkable ways (names the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataMissingError(f"No OSM XML file at {path}")
+    stat = path.stat()
+    key = f"xml|{path.name}|{stat.st_size}|{stat.st_mtime_ns}"
+    return _walking_graph(lambda: _graph_from_filtered_xml(path), key=key, name=path.stem,
+                          cache_dir=cache_dir)
+
+
+def walking_graph_from_place(place: str, *, cache_dir: Path) -> nx.MultiDiGraph:
+    """Give the walking network of a named place from Overpass, projected to EPSG:27700.
+
+    Online: wraps ``ox.graph_from_place(place, network_type="walk")``. The result is cached
+    as GraphML in ``cache_dir`` keyed by the place name, so later runs need no network;
+    delete the file to fetch fresh data. While it runs, osmnx's HTTP cache and log folders
+    point inside ``cache_dir`` (they default to ``./cache`` and ``./logs`` under the working
+    directory) and are restored after.
+
+    Parameters
+    ----------
+    place
+        A place Nominatim knows with a boundary, e.g. ``"London Borough of Newham, London"``.
+    cache_dir
+        Folder for the GraphML cache and osmnx's HTTP cache.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        As :func:`walking_graph_from_xml`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``place`` is not a non-empty string.
+
+    Notes
+    -----
+    Network and geocoding errors from osmnx are not wrapped.
+    """
+    if not isinstance(place, str):
+        raise TypeError(f"place must be a str, got {type(place).__name__}")
+    if not place.strip():
+        raise ValueError("place must not be empty")
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", place).strip("_")[:40] or "place"
+
+    def fetch() -> nx.MultiDiGraph:
+        with _osmnx_files_in(Path(cache_dir)):
+            return ox.graph_from_place(place, network_type="walk", simplify=True, retain_all=False)
+
+    return _walking_graph(fetch, key=f"place|{place}", name=slug, cache_dir=cache_dir)
+
+
+def _walking_graph(
+    build: Callable[[], nx.MultiDiGraph], *, key: str, name: str, cache_dir: Path | None
+) -> nx.MultiDiGraph:
+    """Give ``build()`` projected to EPSG:27700, through the GraphML cache when there is one."""
+    if cache_dir is None:
+        return ox.project_graph(build(), to_crs=METRIC_CRS)
+    cache_dir = Path(cache_dir)
+    full_key = "|".join([key, _walk_filter(), version("osmnx"), _CACHE_FORMAT])
+    digest = hashlib.sha256(full_key.encode("utf-8")).hexdigest()[:16]
+    cached = cache_dir / f"walk-{name}-{digest}.graphml"
+    if cached.is_file():
+        try:
+            return ox.load_graphml(cached)
+        except (OSError, ValueError, KeyError, TypeError, SyntaxError, nx.NetworkXError):
+            pass  # a damaged cache file is rebuilt below
+    graph = ox.project_graph(build(), to_crs=METRIC_CRS)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename, so a crash never leaves half a cache file.
+    partial = cached.with_suffix(".partial")
+    with _osmnx_files_in(cache_dir):
+        ox.save_graphml(graph, partial)
+    partial.replace(cached)
+    return graph
+
+
+@contextmanager
+def _osmnx_files_in(folder: Path) -> Iterator[None]:
+    """Point osmnx's HTTP-cache and log folders inside ``folder`` for the duration."""
+    with _OSMNX_FILES_LOCK:
+        saved = (ox.settings.cache_folder, ox.settings.logs_folder)
+        ox.settings.cache_folder = folder / "osmnx-http"
+        ox.settings.logs_folder = folder / "osmnx-logs"
+        try:
+            yield
+        finally:
+            ox.settings.cache_folder, ox.settings.logs_folder = saved
+
+
+def _walk_filter() -> str:
+    # osmnx's own Overpass filter for network_type="walk" (it reads settings.default_access).
+    return _overpass._get_network_filter("walk")
+
+
+_CONDITION = re.compile(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]')
+
+
+def _walk_conditions() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
+    """Give the walk filter as (key, operator, regex) conditions, all of which must hold."""
+    text = _walk_filter()
+    found = list(_CONDITION.finditer(text))
+    if "".join(m.group(0) for m in found) != text:
+        raise RuntimeError(f"osmnx's walk filter has a form this module cannot read: {text}")
+    return [(m[1], m[2], re.compile(m[3]) if m[3] is not None else None) for m in found]
+
+
+def _is_walkable(tags: dict[str, str], conditions: list[tuple[str, str | None, Any]]) -> bool:
+    # Overpass semantics: ["k"] needs the tag; ["k"!~"re"] holds when k is absent or does
+    # not match; ["k"~"re"] needs k present and matching (regexes unanchored, as here).
+    for key, operator, pattern in conditions:
+        value = tags.get(key)
+        if operator is None:
+            ok = value is not None
+        elif operator == "!~":
+            ok = value is None or pattern.search(value) is None
+        else:
+            ok = value is not None and pattern.search(value) is not None
+        if not ok:
+            return False
+    return True
+
+
+def _open_binary(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
+    # The same compressions osmnx.graph_from_xml accepts.
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return path.open("rb")
+
+
+def _unreadable(path: Path, reason: str) -> ValidationError:
+    return ValidationError([Problem(reason, file=str(path))], summary="Cannot read OSM XML file")
+
+
+def _graph_from_filtered_xml(path: Path) -> nx.MultiDiGraph:
+    """Give osmnx's graph of the walkable ways in ``path`` (unprojected, lon/lat)."""
+    try:
+        ways, needed = _walkable_ways(path)
+        if not ways:
+            raise _unreadable(path, "no walkable ways (osmnx's 'walk' filter) in the file")
+        with tempfile.TemporaryDirectory(prefix="mapping-walk-") as work:
+            filtered = Path(work) / "walk.osm"
+            present = _write_filtered(path, filtered, ways, needed)
+            if len(present) < 2:
+                raise _unreadable(path, "the walkable ways have no nodes in the file")
+            with _osmnx_files_in(Path(work)):
+                return ox.graph_from_xml(filtered, bidirectional=True, simplify=True,
+                                         retain_all=False)
+    except ValidationError:
+        raise
+    except (ParseError, SAXException, UnicodeDecodeError, EOFError, OSError) as exc:
+        raise _unreadable(path, str(exc)) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        # Elements without required attributes (a node with no lat, a <tag> with no k, ...).
+        raise _unreadable(path, f"not valid OSM XML ({type(exc).__name__}: {exc})") from exc
+
+
+def _walkable_ways(path: Path) -> tuple[list[tuple[int, list[int], dict[str, str]]], set[int]]:
+    """Give the walkable ways (id, node refs, tags) in ``path`` and every node they use."""
+    conditions = _walk_conditions()
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    needed: set[int] = set()
+    with _open_binary(path) as file:
+        events = iterparse(file, events=("start", "end"))
+        _, root = next(events)
+        if root.tag != "osm":
+            raise _unreadable(path, f"the root element is <{root.tag}>, not <osm>: not OSM XML")
+        for event, element in events:
+            if event != "end" or element.tag not in ("node", "way", "relation"):
+                continue
+            if element.tag == "way":
+                tags = {t.attrib["k"]: t.attrib["v"] for t in element.iter("tag")}
+                if _is_walkable(tags, conditions):
+                    refs = [int(nd.attrib["ref"]) for nd in element.iter("nd")]
+                    ways.append((int(element.attrib["id"]), refs, tags))
+                    needed.update(refs)
+            root.clear()  # keep memory flat on large extracts
+    return ways, needed
+
+
+def _write_filtered(
+    source: Path, target: Path, ways: list[tuple[int, list[int], dict[str, str]]], needed: set[int]
+) -> set[int]:
+    """Write the needed nodes and the walkable ways as OSM XML; give the node ids written."""
+    present: set[int] = set()
+    with target.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="mapping">\n')
+        with _open_binary(source) as file:
+            events = iterparse(file, events=("start", "end"))
+            _, root = next(events)
+            for event, element in events:
+                if event != "end" or element.tag not in ("node", "way", "relation"):
+                    continue
+                if element.tag == "node" and int(element.attrib["id"]) in needed:
+                    present.add(int(element.attrib["id"]))
+                    out.write(_node_xml(element))
+                root.clear()
+        next_id = -1
+        for way_id, refs, tags in ways:
+            for piece in _runs_present(refs, present):
+                out.write(_way_xml(way_id, piece, tags))
+                way_id, next_id = next_id, next_id - 1
+        out.write("</osm>\n")
+    return present
+
+
+def _runs_present(refs: list[int], present: set[int]) -> Iterator[list[int]]:
+    """Give the runs of consecutive refs whose nodes are in the file (2 nodes or more)."""
+    run: list[int] = []
+    for ref in [*refs, None]:
+        if ref is not None and ref in present:
+            run.append(ref)
+            continue
+        if len(run) >= 2:
+            yield run
+        run = []
+
+
+def _node_xml(element: Element) -> str:
+    a = element.attrib
+    tags = "".join(
+        f"<tag k={quoteattr(t.attrib['k'])} v={quoteattr(t.attrib['v'])}/>" for t in element.iter("tag")
+    )
+    return f'<node id="{a["id"]}" lat="{a["lat"]}" lon="{a["lon"]}">{tags}</node>\n'
+
+
+def _way_xml(way_id: int, refs: list[int], tags: dict[str, str]) -> str:
+    nds = "".join(f'<nd ref="{ref}"/>' for ref in refs)
+    tag_xml = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items())
+    return f'<way id="{way_id}">{nds}{tag_xml}</way>\n'
+
+
+# --- pure functions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class WalkingNetwork:
+    """A walking graph made ready for many cost queries (see :func:`prepare_network`)."""
+
+    node_ids: pd.Index
+    """The graph's node ids; row ``i`` of ``xy`` and of ``adjacency`` is node ``node_ids[i]``."""
+    xy: np.ndarray
+    """Node coordinates in EPSG:27700 metres, shape (n, 2)."""
+    tree: cKDTree
+    """A k-d tree over ``xy``, for snapping."""
+    adjacency: csr_array
+    """Edge lengths in metres, symmetric (walking is two-way), shortest of parallel edges."""
+
+
+def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
+    """Give the graph as node coordinates, a k-d tree and a sparse adjacency matrix.
+
+    Converting the graph costs more than a query on it, so a caller that asks for many
+    cost tables on one network (the web app, a benchmark) prepares it once and passes the
+    result wherever a graph is accepted. Each edge is entered in both directions, and of
+    parallel edges the shortest is kept (``nx.to_scipy_sparse_array`` would add them up).
+    Self-loops are dropped.
+
+    Parameters
+    ----------
+    graph
+        A walking network in EPSG:27700: nodes with ``x``/``y``, edges with ``length`` in
+        metres (:func:`walking_graph_from_xml`).
+
+    Raises
+    ------
+    TypeError
+        If ``graph`` is not a networkx graph.
+    CRSError
+        If the graph has no ``crs`` attribute or is not in EPSG:27700.
+    ValidationError
+        If the graph has no nodes, or edges without a valid ``length``.
+    """
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"graph must be a networkx graph, got {type(graph).__name__}")
+    crs = graph.graph.get("crs")
+    if crs is None:
+        raise CRSError("graph has no 'crs' attribute; load it with walking_graph_from_xml")
+    if pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_user_input(METRIC_CRS):
+        raise CRSError(f"graph is in {crs}, not {METRIC_CRS}; project it (ox.project_graph)")
+    if graph.number_of_nodes() == 0:
+        raise ValidationError([Problem("the walking network has no nodes")],
+                              summary="Walking network is not valid")
+    ids = pd.Index(list(graph.nodes))
+    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype="float64")
+    return WalkingNetwork(ids, xy, cKDTree(xy), _adjacency(graph, ids))
+
+
+def _adjacency(graph: nx.Graph, ids: pd.Index) -> csr_array:
+    u: list[Hashable] = []
+    v: list[Hashable] = []
+    lengths: list[Any] = []
+    multi = graph.is_multigraph()
+    # Walk the adjacency dicts directly: much faster than graph.edges(data=...).
+    for a, neighbours in graph.adjacency():
+        for b, data in neighbours.items():
+            for attrs in data.values() if multi else (data,):
+                u.append(a)
+                v.append(b)
+                lengths.append(attrs.get("length"))
+    weights = np.array([np.nan if w is None else w for w in lengths], dtype="float64")
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        raise ValidationError([Problem(f"{int(bad.sum())} edge(s) have no valid 'length' in metres")],
+                              summary="Walking network is not valid")
+    ui, vi = ids.get_indexer(u), ids.get_indexer(v)
+    rows, cols = np.concatenate([ui, vi]), np.concatenate([vi, ui])
+    both = np.concatenate([weights, weights])
+    keep = rows != cols
+    rows, cols, both = rows[keep], cols[keep], both[keep]
+    order = np.lexsort((both, cols, rows))
+    rows, cols, both = rows[order], cols[order], both[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    n = len(ids)
+    return csr_array((both[first], (rows[first], cols[first])), shape=(n, n))
+
+
+def _network(graph: nx.MultiDiGraph | WalkingNetwork) -> WalkingNetwork:
+    return graph if isinstance(graph, WalkingNetwork) else prepare_network(graph)
+
+
+def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> np.ndarray:
+    """Give the EPSG:27700 coordinates of ``points``, after checking ids and geometry."""
+    require_crs(points, what=what)
+    if id_column not in points.columns:
+        raise ValidationError([Problem(f"no id column {id_column!r}", field=id_column)],
+                              summary=f"{what} is not valid")
+    problems: list[Problem] = []
+    ids = points[id_column]
+    for row in np.flatnonzero(ids.isna().to_numpy()):
+        problems.append(Problem("id is missing", row=int(row) + 1, field=id_column))
+    for row in np.flatnonzero(ids.duplicated().to_numpy() & ids.notna().to_numpy()):
+        problems.append(Problem(f"id {ids.iloc[row]!r} is repeated", row=int(row) + 1, field=id_column))
+    geometry = points.geometry.to_crs(METRIC_CRS).to_numpy()
+    not_point = (shapely.get_type_id(geometry) != 0) | shapely.is_empty(geometry)
+    for row in np.flatnonzero(not_point):
+        problems.append(Problem("geometry must be a point (for an area, give its representative "
+                                "point or population-weighted centroid)", row=int(row) + 1,
+                                field="geometry"))
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise ValidationError(problems, summary=f"{what} is not valid")
+    return shapely.get_coordinates(geometry).astype("float64").reshape(len(geometry), 2)
+
+
+def _snap(network: WalkingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Give the row of each point's nearest node and the distance to it."""
+    if len(xy) == 0:
+        return np.empty(0, dtype="intp"), np.empty(0, dtype="float64")
+    distance, position = network.tree.query(xy, k=1)
+    return np.asarray(position, dtype="intp"), np.asarray(distance, dtype="float64")
+
+
+def snap_points(
+    graph: nx.MultiDiGraph | WalkingNetwork,
+    points: gpd.GeoDataFrame,
+    *,
+    max_snap_m: float,
+    id_column: str = "id",
+) -> Snapped:
+    """Give each point's nearest network node and distance, and the points too far to snap.
+
+    Nearest-node snapping with a maximum snap distance, vectorised with a k-d tree
+    (``scipy.spatial.cKDTree``) over the node coordinates in EPSG:27700.
+
+    Parameters
+    ----------
+    graph
+        A walking network in EPSG:27700, or one made by :func:`prepare_network`.
+    points
+        Points with a CRS and an id column; they are reprojected to EPSG:27700.
+    max_snap_m
+        Points further than this from every node are listed in ``too_far``.
+    id_column
+        The column with each point's unique id.
+
+    Returns
+    -------
+    Snapped
+        ``nodes`` and ``snap_m`` for every point in input order, and ``too_far``.
+
+    Raises
+    ------
+    CRSError
+        If ``points`` or ``graph`` has no CRS, or the graph is not in EPSG:27700.
+    ValidationError
+        If ids are missing or repeated, or a geometry is not a point.
+    """
+    network = _network(graph)
+    xy = _point_xy(points, id_column=id_column, what="points")
+    position, snap_m = _snap(network, xy)
+    far = snap_m > max_snap_m
+    too_far = pd.DataFrame({SNAP_ID: points[id_column].to_numpy()[far], SNAP_M: snap_m[far]})
+    return Snapped(network.node_ids.to_numpy()[position], snap_m, too_far)
+
+
+def network_costs(
+    graph: nx.MultiDiGraph | WalkingNetwork,
+    demand: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    *,
+    settings: TravelSettings | None = None,
+    id_column: str = "id",
+) -> pd.DataFrame:
+    """Give the walking cost table over the network (one bounded multi-source Dijkstra).
+
+    Both sets of points are snapped to their nearest node (:func:`snap_points`); points
+    further than ``settings.max_snap_m`` are left out and listed in ``attrs["unsnapped"]``.
+    ``scipy.sparse.csgraph.dijkstra`` then runs once from all supply nodes together over
+    the symmetric adjacency matrix, stopped at the cut-off distance (Dijkstra 1959), in
+    chunks of sources to bound memory. A pair's distance is the demand point's snap
+    distance + the network path + the supply site's snap distance, and the pair is kept
+    when that total is within the cut-off. Snapping is to nodes, not edges: on a
+    simplified graph a point mid-block is charged the straight line to the nearer
+    intersection, so a distance can be out by up to about half a block.
+
+    Parameters
+    ----------
+    graph
+        A walking network in EPSG:27700 with edge ``length`` in metres, or one made by
+        :func:`prepare_network` (faster when there are many queries).
+    demand, supply
+        Points with a CRS and a unique id column (e.g. LSOA population-weighted
+        centroids; community sites).
+    settings
+        Walking speed, cut-off and maximum snap distance; ``None`` means the defaults.
+    id_column
+        The id column of both frames.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cost table described in the module docstring, ``attrs["method"] == "network"``.
+
+    Raises
+    ------
+    CRSError, ValidationError
+        As :func:`prepare_network` and :func:`snap_points`.
+    """
+    settings = TravelSettings() if settings is None else settings
+    network = _network(graph)
+    d_pos, d_snap = _snap(network, _point_xy(demand, id_column=id_column, what="demand"))
+    s_pos, s_snap = _snap(network, _point_xy(supply, id_column=id_column, what="supply"))
+    limit = settings.max_snap_m
+    unsnapped = (_unsnapped("demand", demand[id_column], d_snap, limit)
+                 + _unsnapped("supply", supply[id_column], s_snap, limit))
+    d_keep, s_keep = np.flatnonzero(d_snap <= limit), np.flatnonzero(s_snap <= limit)
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if len(d_keep) and len(s_keep):
+        pairs = _network_pairs(network.adjacency, d_pos[d_keep], d_snap[d_keep], s_pos[s_keep],
+                               s_snap[s_keep], settings.cutoff_m)
+        pairs = [(d_keep[d], s_keep[s], metres) for d, s, metres in pairs]
+    table = _cost_table(demand[id_column], supply[id_column], pairs, settings.walk_speed_m_per_min)
+    return _label(table, NETWORK_METHOD, settings, unsnapped)
+
+
+def _network_pairs(
+    adjacency: csr_array,
+    d_node: np.ndarray,
+    d_snap: np.ndarray,
+    s_node: np.ndarray,
+    s_snap: np.ndarray,
+    cutoff_m: float,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Give (demand point, supply point, metres) arrays of the pairs within ``cutoff_m``.
+
+    Dijkstra runs once per distinct node on one side, and only node pairs within reach are
+    expanded to the points snapped to them, so memory follows the answer's size rather
+    than demand × supply. Walking is two-way (the adjacency is symmetric), so the search
+    starts from whichever side has fewer distinct nodes: usually the supply sites.
+    """
+    sources, s_group = np.unique(s_node, return_inverse=True)
+    targets, d_group = np.unique(d_node, return_inverse=True)
+    if len(targets) < len(sources):
+        flipped = _reachable_pairs(adjacency, sources, s_group, s_snap, targets, d_group, d_snap,
+                                   cutoff_m)
+        return [(d, s, metres) for s, d, metres in flipped]
+    return _reachable_pairs(adjacency, targets, d_group, d_snap, sources, s_group, s_snap, cutoff_m)
+
+
+def _reachable_pairs(
+    adjacency: csr_array,
+    targets: np.ndarray,
+    t_group: np.ndarray,
+    t_snap: np.ndarray,
+    sources: np.ndarray,
+    s_group: np.ndarray,
+    s_snap: np.ndarray,
+    cutoff_m: float,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Search from the distinct ``sources`` nodes; give (target point, source point, metres).
+
+    ``s_group[i]`` is the position in ``sources`` of the node source point ``i`` snaps to,
+    ``s_snap[i]`` its snap distance; the same for targets.
+    """
+    s_members, t_members = _Groups.of(s_group, len(sources)), _Groups.of(t_group, len(targets))
+    # A path longer than the cut-off less the two smallest snaps cannot make a pair, so the
+    # search stops there (plus 1 µm, so rounding never drops a pair the exact test keeps).
+    slack = cutoff_m - float(s_snap.min()) - float(t_snap.min()) + 1e-6
+    if slack < 0:
+        return []
+    step = max(1, _CHUNK_CELLS // adjacency.shape[0])
+    pairs = []
+    for start in range(0, len(sources), step):
+        block = dijkstra(adjacency, directed=True, limit=slack,
+                         indices=sources[start:start + step])[:, targets]
+        row, col = np.nonzero(block <= slack)
+        path = block[row, col]
+        # Node pairs -> point pairs: every source point at the node, then every target point.
+        by_source, s_point = s_members.expand(row + start)
+        by_target, t_point = t_members.expand(col[by_source])
+        s_point = s_point[by_target]
+        metres = path[by_source][by_target] + s_snap[s_point] + t_snap[t_point]
+        within = metres <= cutoff_m
+        pairs.append((t_point[within], s_point[within], metres[within]))
+    return pairs
+
+
+class _Groups(NamedTuple):
+    """Points grouped by the node they snap to: ``members[first[g]:first[g] + size[g]]``."""
+
+    members: np.ndarray
+    first: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, group: np.ndarray, n_groups: int) -> _Groups:
+        size = np.bincount(group, minlength=n_groups)
+        return cls(np.argsort(group, kind="stable"), np.cumsum(size) - size, size)
+
+    def expand(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Give, for every member of every group in ``groups``, its entry's index and the member."""
+        n = self.size[groups]
+        entry = np.repeat(np.arange(len(groups)), n)
+        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        return entry, self.members[self.first[groups][entry] + offset]
+
+
+def straight_line_costs(
+    demand: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    *,
+    settings: TravelSettings | None = None,
+    id_column: str = "id",
+) -> pd.DataFrame:
+    """Give the cost table by straight-line distance × circuity: the fallback with no network.
+
+    Distances are measured in EPSG:27700 and multiplied by ``settings.circuity_factor``
+    (1.3 by default: walking routes in cities are about a third longer than the straight
+    line; Barthélemy 2011, Boeing 2019). Vectorised with a k-d tree
+    (``cKDTree.sparse_distance_matrix``) bounded at ``cutoff_m / circuity``. The table's
+    ``attrs["method"]`` is :func:`fallback_label`, e.g. "straight line × 1.3": show it
+    wherever the figures appear.
+
+    Parameters
+    ----------
+    demand, supply
+        Points with a CRS and a unique id column.
+    settings
+        Walking speed, cut-off and circuity factor; ``None`` means the defaults.
+    id_column
+        The id column of both frames.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cost table described in the module docstring; ``attrs["unsnapped"]`` is empty.
+
+    Raises
+    ------
+    CRSError, ValidationError
+        If a frame has no CRS, ids are missing or repeated, or a geometry is not a point.
+    """
+    settings = TravelSettings() if settings is None else settings
+    d_xy = _point_xy(demand, id_column=id_column, what="demand")
+    s_xy = _point_xy(supply, id_column=id_column, what="supply")
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if len(d_xy) and len(s_xy):
+        found = cKDTree(d_xy).sparse_distance_matrix(
+            cKDTree(s_xy), settings.cutoff_m / settings.circuity_factor, output_type="ndarray"
+        )
+        metres = found["v"] * settings.circuity_factor
+        keep = metres <= settings.cutoff_m
+        pairs.append((found["i"][keep], found["j"][keep], metres[keep]))
+    table = _cost_table(demand[id_column], supply[id_column], pairs, settings.walk_speed_m_per_min)
+    return _label(table, fallback_label(settings.circuity_factor), settings, ())
+
+
+def travel_costs(
+    demand: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    *,
+    graph: nx.MultiDiGraph | WalkingNetwork | None = None,
+    settings: TravelSettings | None = None,
+    id_column: str = "id",
+) -> pd.DataFrame:
+    """Give the cost table: over the walking network when ``graph`` is given, else the fallback.
+
+    The one entry point for callers: :func:`network_costs` with a graph,
+    :func:`straight_line_costs` (labelled "straight line × <factor>") without. Read
+    ``attrs["method"]`` (or :func:`is_fallback`) to label pages and exports.
+    """
+    if graph is None:
+        return straight_line_costs(demand, supply, settings=settings, id_column=id_column)
+    return network_costs(graph, demand, supply, settings=settings, id_column=id_column)
+
+
+def unsnapped_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """Give a cost table's ``attrs["unsnapped"]`` as a DataFrame (role, id, snap_m)."""
+    records = table.attrs.get(ATTR_UNSNAPPED, ())
+    return pd.DataFrame(
+        {
+            SNAP_ROLE: pd.Series([p.role for p in records], dtype="str"),
+            SNAP_ID: pd.Series([p.id for p in records], dtype="object"),
+            SNAP_M: pd.Series([p.snap_m for p in records], dtype="float64"),
+        }
+    )
+
+
+def _unsnapped(
+    role: str, ids: pd.Series, snap_m: np.ndarray, max_snap_m: float
+) -> tuple[UnsnappedPoint, ...]:
+    values = ids.to_numpy()
+    return tuple(
+        UnsnappedPoint(role, values[i], float(snap_m[i])) for i in np.flatnonzero(snap_m > max_snap_m)
+    )
+
+
+def _cost_table(
+    demand_ids: pd.Series,
+    supply_ids: pd.Series,
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    walk_speed_m_per_min: float,
+) -> pd.DataFrame:
+    """Give the long table of (demand row, supply row, metres) pairs in demand-major order."""
+    d = np.concatenate([np.empty(0, "intp")] + [p[0] for p in pairs]).astype("intp")
+    s = np.concatenate([np.empty(0, "intp")] + [p[1] for p in pairs]).astype("intp")
+    metres = np.concatenate([np.empty(0, "float64")] + [p[2] for p in pairs]).astype("float64")
+    order = _demand_major(d, s, len(demand_ids), len(supply_ids))
+    if order is not None:
+        d, s, metres = d[order], s[order], metres[order]
+    return pd.DataFrame(
+        {
+            COST_DEMAND: demand_ids.array.take(d),
+            COST_SUPPLY: supply_ids.array.take(s),
+            COST_METRES: metres,
+            COST_MINUTES: metres / walk_speed_m_per_min,
+        },
+        copy=False,
+    )
+
+
+def _demand_major(d: np.ndarray, s: np.ndarray, n_demand: int, n_supply: int) -> np.ndarray | None:
+    """Give the order that sorts pairs by demand row then supply row; ``None`` if sorted already."""
+    if len(d) < 2:
+        return None
+    ahead = (d[1:] > d[:-1]) | ((d[1:] == d[:-1]) & (s[1:] > s[:-1]))
+    if ahead.all():
+        return None
+    if max(n_demand, n_supply) <= np.iinfo(np.uint16).max:
+        # Two stable passes on 16-bit keys are radix sorts in numpy: O(n), ~5× a lexsort.
+        by_supply = np.argsort(s.astype(np.uint16), kind="stable")
+        return by_supply[np.argsort(d[by_supply].astype(np.uint16), kind="stable")]
+    return np.lexsort((s, d))
+
+
+def _label(
+    table: pd.DataFrame, method: str, settings: TravelSettings, unsnapped: tuple[UnsnappedPoint, ...]
+) -> pd.DataFrame:
+    table.attrs.update(
+        {
+            ATTR_METHOD: method,
+            ATTR_WALK_SPEED: float(settings.walk_speed_m_per_min),
+            ATTR_CUTOFF_MIN: float(settings.cutoff_min),
+            ATTR_CUTOFF_M: float(settings.cutoff_m),
+            ATTR_UNSNAPPED: unsnapped,
+        }
+    )
+    return table
