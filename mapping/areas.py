@@ -185,3 +185,23 @@ def area_km2(frame: gpd.GeoDataFrame) -> pd.Series:
     """Give each polygon's area in square kilometres, measured in EPSG:27700."""
     require_crs(frame)
     return frame.geometry.to_crs(S.METRIC_CRS).area / 1e6
+
+
+def lookup_by_location(areas: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
+                       zone_column: str = S.AREA_NAME) -> pd.DataFrame:
+    """Give a ``code`` → ``patch`` lookup: each area goes to the zone holding its inside point.
+
+    Used to roll small areas up to wards when no patch set is loaded (the
+    representative point is always inside its area, so each area gets one zone).
+    Areas whose point falls in no zone are left out.
+    """
+    require_crs(areas, what="areas")
+    require_crs(zones, what="zones")
+    points = gpd.GeoDataFrame({S.AREA_CODE: areas[S.AREA_CODE].to_numpy()},
+                              geometry=areas.to_crs(S.METRIC_CRS).representative_point().values,
+                              crs=S.METRIC_CRS)
+    joined = gpd.sjoin(points, zones[[zone_column, "geometry"]].to_crs(S.METRIC_CRS),
+                       how="inner", predicate="within")
+    joined = joined.drop_duplicates(S.AREA_CODE)
+    return pd.DataFrame({S.AREA_CODE: joined[S.AREA_CODE].to_numpy(),
+                         S.PATCH: joined[zone_column].astype(str).to_numpy()})
