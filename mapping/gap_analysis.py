@@ -15,6 +15,7 @@ from typing import cast
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from mapping import schema as S
 from mapping.access import (
@@ -24,9 +25,13 @@ from mapping.access import (
     demand_from_areas,
     supply_from_assets,
 )
+from mapping.area_store import list_patch_sets, load_area_layer, load_patches
+from mapping.areas import lookup_by_location
 from mapping.errors import Problem, ValidationError
+from mapping.funding import FundingSettings, plan_microfund
 from mapping.gaps import flag_gaps, patch_rollup
 from mapping.network import TravelSettings, WalkingNetwork, travel_costs
+from mapping.register import assets_frame
 from mapping.taxonomy import load_categories
 
 
@@ -140,3 +145,93 @@ def analyse_gaps(
                        rollup=rollup, sites=sites, costs=costs,
                        method=str(costs.attrs.get("method", "")), patch_source=patch_source,
                        options=options, notes=notes)
+
+
+#: The category of existing community spaces that could host a new group.
+HOST_CATEGORY = "community_space"
+
+
+def plan_for(
+    analysis: GapAnalysis,
+    areas: gpd.GeoDataFrame,
+    assets: gpd.GeoDataFrame,
+    *,
+    settings: FundingSettings,
+    patches: pd.DataFrame,
+    graph: nx.MultiDiGraph | WalkingNetwork | None = None,
+) -> pd.DataFrame:
+    """Give the micro-fund plan for an analysis: ranked gaps, grants and suggested hosts.
+
+    Candidates are the register's active community spaces; the existing sites are
+    the analysed category's. Host sites are chosen by the MCLP (Church & ReVelle
+    1974, :func:`mapping.funding.plan_microfund`) over the same travel costs as the
+    analysis (so the fallback label carries through to the plan and its exports).
+    """
+    options = analysis.options
+    lookup = _area_patch_lookup(patches)
+    demand = demand_from_areas(areas, measure=cast(Measure, options.measure),
+                               imd_weighting=options.imd_weighting)
+    candidates = supply_from_assets(assets, category=HOST_CATEGORY)
+    existing = supply_from_assets(assets, category=options.category,
+                                  generative_only=options.generative_only)
+    sites = pd.concat([candidates, existing[~existing["id"].isin(candidates["id"])]])
+    travel = TravelSettings(walk_speed_m_per_min=options.walk_speed_m_per_min,
+                            cutoff_min=options.cutoff_min)
+    costs = travel_costs(demand, gpd.GeoDataFrame(sites, crs=candidates.crs), graph=graph,
+                         settings=travel)
+    rollup = analysis.rollup.assign(category=options.category)
+    demand_areas = pd.DataFrame({
+        S.AREA_CODE: demand["id"].astype(str).to_numpy(),
+        S.POPULATION: demand["people"].to_numpy(),
+    }).merge(lookup, on=S.AREA_CODE, how="inner")
+    named = assets.drop_duplicates(S.EXTERNAL_ID).set_index(S.EXTERNAL_ID)
+    host_frame = pd.DataFrame({
+        S.EXTERNAL_ID: candidates["id"].astype(str).to_numpy(),
+        S.NAME: candidates["id"].astype(str).map(named[S.NAME]).to_numpy(),
+        S.ORGANISATION_ID: candidates["id"].astype(str).map(named[S.ORGANISATION_ID]).to_numpy(),
+        "organisation_name": candidates["id"].astype(str).map(named["organisation_name"]).to_numpy(),
+    })
+    existing_frame = pd.DataFrame({S.EXTERNAL_ID: existing["id"].astype(str).to_numpy(),
+                                   S.CATEGORY: options.category})
+    return plan_microfund(rollup.reset_index(), costs, demand_areas, host_frame, existing_frame,
+                          settings=settings, categories=[options.category])
+
+
+def _area_patch_lookup(patches: pd.DataFrame) -> pd.DataFrame:
+    """Give ``code`` → ``patch`` from a patch set (``area_codes`` lists) or a lookup."""
+    if "area_codes" in patches.columns:
+        return patches[[S.PATCH, "area_codes"]].explode("area_codes").rename(
+            columns={"area_codes": S.AREA_CODE})[[S.AREA_CODE, S.PATCH]]
+    return patches[[S.AREA_CODE, S.PATCH]]
+
+
+#: Where demand is counted, and what it is rolled up to when no patch set is loaded.
+AREA_LAYER = "lsoa_2021"
+FALLBACK_ZONES = "wards_2023"
+
+
+@dataclass
+class GapInputs:
+    """What an analysis reads from the store: small areas, the register, the patches."""
+
+    areas: gpd.GeoDataFrame
+    assets: gpd.GeoDataFrame
+    patches: pd.DataFrame
+    patch_source: str
+
+
+def inputs_from_store(session: Session, *, layer: str = AREA_LAYER) -> GapInputs:
+    """Give the inputs from the store: the first patch set, else small areas by ward.
+
+    Newham's ward list for its eight neighbourhoods is not published, so with no
+    patch set the roll-up is by ward, and ``patch_source`` says so.
+    """
+    areas = load_area_layer(session, layer)
+    assets = assets_frame(session, status=["active"])
+    sets = list_patch_sets(session)
+    if sets:
+        return GapInputs(areas, assets, load_patches(session, sets[0]), f"patch set '{sets[0]}'")
+    zones = load_area_layer(session, FALLBACK_ZONES)
+    return GapInputs(areas, assets, lookup_by_location(areas, zones),
+                     "wards (no patch set is loaded; Newham's ward list for its eight "
+                     "neighbourhoods is not published)")

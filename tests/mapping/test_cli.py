@@ -146,3 +146,32 @@ def test_create_user_hashes_the_password(runner: CliRunner, store: Store) -> Non
 def test_import_osm_needs_exactly_one_source(runner: CliRunner, store: Store, args) -> None:
     result = runner.invoke(main, ["--database-url", store.url, *args])
     assert result.exit_code == 2
+
+
+def test_analyse_gaps_and_plan_microfund_on_the_demo(runner: CliRunner, demo_store: Store,
+                                                     tmp_path: Path) -> None:
+    import csv
+
+    out, plan = tmp_path / "areas.csv", tmp_path / "plan.csv"
+    result = run(runner, demo_store, "analyse-gaps", "--category", "gp_practice",
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "straight line × 1.3" in result.output and "Roll-up by wards" in result.output
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 185 and {r["method"] for r in rows} == {"straight line × 1.3"}
+    gaps = sum(r["gap"] == "True" for r in rows)
+    assert f"{gaps} of 185 areas are gaps" in result.output
+
+    package = tmp_path / "plan.json"
+    result = run(runner, demo_store, "plan-microfund", "--category", "gp_practice",
+                 "--budget", "1499", "--out", str(plan), "--json", str(package))
+    assert result.exit_code == 0, result.output
+    assert "2 grants of £500" in result.output
+    grants = json.loads(package.read_text())["grants"]
+    assert len(grants) == 2 and sum(g["amountAwarded"] for g in grants) == 1000
+
+
+def test_analyse_gaps_refuses_an_unknown_category(runner: CliRunner, demo_store: Store) -> None:
+    result = run(runner, demo_store, "analyse-gaps", "--category", "knitting")
+    assert result.exit_code == 1
+    assert "unknown category 'knitting'" in result.output and "Traceback" not in result.output
