@@ -168,15 +168,16 @@ def plan_for(
     analysis (so the fallback label carries through to the plan and its exports).
     """
     options = analysis.options
-    lookup = _area_patch_lookup(patches)
+    lookup = area_patch_lookup(patches)
     demand = demand_from_areas(areas, measure=cast(Measure, options.measure),
                                imd_weighting=options.imd_weighting)
     candidates = supply_from_assets(assets, category=HOST_CATEGORY)
     existing = supply_from_assets(assets, category=options.category,
                                   generative_only=options.generative_only)
     sites = pd.concat([candidates, existing[~existing["id"].isin(candidates["id"])]])
+    # The table must reach as far as the hosts' coverage, whichever cut-off is longer.
     travel = TravelSettings(walk_speed_m_per_min=options.walk_speed_m_per_min,
-                            cutoff_min=options.cutoff_min)
+                            cutoff_min=max(options.cutoff_min, settings.coverage_min))
     costs = travel_costs(demand, gpd.GeoDataFrame(sites, crs=candidates.crs), graph=graph,
                          settings=travel)
     rollup = analysis.rollup.assign(category=options.category)
@@ -197,7 +198,7 @@ def plan_for(
                           settings=settings, categories=[options.category])
 
 
-def _area_patch_lookup(patches: pd.DataFrame) -> pd.DataFrame:
+def area_patch_lookup(patches: pd.DataFrame) -> pd.DataFrame:
     """Give ``code`` → ``patch`` from a patch set (``area_codes`` lists) or a lookup."""
     if "area_codes" in patches.columns:
         return patches[[S.PATCH, "area_codes"]].explode("area_codes").rename(
@@ -218,6 +219,13 @@ class GapInputs:
     assets: gpd.GeoDataFrame
     patches: pd.DataFrame
     patch_source: str
+    outlines: gpd.GeoDataFrame
+    """The patches' (or wards') outlines, with a ``patch`` column, for maps."""
+
+    @property
+    def lookup(self) -> pd.DataFrame:
+        """Give the ``code`` → ``patch`` lookup of the small areas."""
+        return area_patch_lookup(self.patches)
 
 
 def inputs_from_store(session: Session, *, layer: str = AREA_LAYER) -> GapInputs:
@@ -230,8 +238,11 @@ def inputs_from_store(session: Session, *, layer: str = AREA_LAYER) -> GapInputs
     assets = assets_frame(session, status=["active"])
     sets = list_patch_sets(session)
     if sets:
-        return GapInputs(areas, assets, load_patches(session, sets[0]), f"patch set '{sets[0]}'")
+        patches = load_patches(session, sets[0])
+        return GapInputs(areas, assets, patches, f"patch set '{sets[0]}'", patches)
     zones = load_area_layer(session, FALLBACK_ZONES)
+    outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
+                                geometry=zones.geometry.to_numpy(), crs=zones.crs)
     return GapInputs(areas, assets, lookup_by_location(areas, zones),
                      "wards (no patch set is loaded; Newham's ward list for its eight "
-                     "neighbourhoods is not published)")
+                     "neighbourhoods is not published)", outlines)

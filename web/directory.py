@@ -8,7 +8,6 @@ Distances are straight-line until a street network is available, and say so.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pandas as pd
@@ -27,14 +26,13 @@ from mapping.errors import Problem, ValidationError
 from mapping.register import assets_frame
 from mapping.taxonomy import category_label, load_categories
 from web.db import get_session, get_store
+from web.exports import csv_response
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
 SHORTLIST_KEY = "shortlist"
 #: "Local generative only": community, worker and social ownership, and the council's own.
 LOCAL_CLASSES = ("generative", "in-house")
-#: Text a spreadsheet would run as a formula starts with one of these.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SHORTLIST = 50
 EXPORT_COLUMNS = [S.NAME, "category_label", "organisation_name", S.OWNERSHIP_CLASS, S.ADDRESS,
                   S.POSTCODE, S.OPENING_TIMES, S.CONTACT, S.WEBSITE, S.ACCESSIBILITY, DISTANCE_M,
@@ -117,23 +115,8 @@ def search() -> Any:
     ), status
 
 
-def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give the frame with text that a spreadsheet would run as a formula quoted with '."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            text = out[column].astype("string")
-            risky = text.str.startswith(FORMULA_STARTS).fillna(False)
-            out[column] = out[column].where(~risky, "'" + text)
-    return out
-
-
 def _csv(frame: pd.DataFrame, filename: str) -> Response:
-    out = io.StringIO()
-    columns = [c for c in EXPORT_COLUMNS if c in frame.columns]
-    _spreadsheet_safe(frame[columns]).to_csv(out, index=False)
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_response(frame[[c for c in EXPORT_COLUMNS if c in frame.columns]], filename)
 
 
 @bp.get("/export.csv")

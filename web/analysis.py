@@ -1,0 +1,291 @@
+"""Gap analysis pages: access by area and patch, the micro-fund plan, and their exports.
+
+Views are thin: they read the query, call :func:`mapping.gap_analysis.analyse_gaps`
+(the one entry point) and :func:`mapping.funding.plan_microfund`, and render. Every
+page and export carries the travel-cost method label, because without a street
+network the distances are straight-line estimates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from flask import Blueprint, Response, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from mapping import schema as S
+from mapping.errors import Problem, ValidationError
+from mapping.funding import FundingSettings, grants_to_360giving
+from mapping.gap_analysis import (
+    GapAnalysis,
+    GapInputs,
+    GapOptions,
+    analyse_gaps,
+    inputs_from_store,
+    plan_for,
+)
+from mapping.render import map_parts
+from mapping.render_gaps import gaps_map, plan_map
+from mapping.taxonomy import load_categories
+from web.db import get_session, get_settings
+from web.exports import csv_response
+
+bp = Blueprint("analysis", __name__)
+
+AREA_LAYER: Final = "lsoa_2021"
+WARD_LAYER: Final = "wards_2023"
+HOST_CATEGORY: Final = "community_space"
+WARDS_SOURCE: Final = ("wards (no patch set is loaded: Newham's ward list for its eight "
+                       "neighbourhoods is not published)")
+NO_NETWORK: Final = "no street network is loaded"
+#: The local authority's org-id (org-id.guide, list GB-LAE) and name, by GSS code.
+FUNDERS: Final = {"E09000025": ("GB-LAE-NWM", "London Borough of Newham")}
+PLAN_ID_PREFIX: Final = "example-plan"
+PLAN_NOTE: Final = ("A PLAN, not awarded grants: recipients are placeholders or suggested "
+                    "host organisations until the council awards each grant.")
+AREA_COLUMNS: Final = (S.AREA_CODE, S.AREA_NAME, S.PATCH, "people", "demand", "access",
+                       "normalised", "nearest_minutes", "nearest_metres", "nearest_site",
+                       "within_cutoff", "below_half_mean", "bottom_quintile",
+                       "none_within_cutoff", "gap")
+_TRUE: Final = ("1", "true", "yes", "on")
+_FALSE: Final = ("", "0", "false", "no", "off")
+
+
+def method_label(method: str) -> str:
+    """Give the method in plain words, e.g. "Distances are straight line × 1.3, not walking routes…"."""
+    if method.startswith("network"):
+        return "Distances are walking routes on the street network."
+    return f"Distances are {method}, not walking routes: {NO_NETWORK}."
+
+
+@dataclass
+class Run:
+    """One gap analysis as the pages need it."""
+
+    analysis: GapAnalysis
+    inputs: GapInputs
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return method_label(self.analysis.method)
+
+
+def _flag(args: MultiDict[str, str], name: str, problems: list[Problem]) -> bool:
+    value = args.get(name, "").strip().casefold()
+    if value in _TRUE:
+        return True
+    if value not in _FALSE:
+        problems.append(Problem(f"use 1 or 0, got '{value}'", field=name))
+    return False
+
+
+def _number(args: MultiDict[str, str], name: str, default: float,
+            problems: list[Problem]) -> float:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(Problem(f"give a number, got '{raw}'", field=name))
+        return default
+    if not math.isfinite(value):
+        problems.append(Problem(f"give a finite number, got '{raw}'", field=name))
+        return default
+    return value
+
+
+def options_from(args: MultiDict[str, str]) -> GapOptions:
+    """Give the checked analysis options from the query; every bad value raises at once (422)."""
+    problems: list[Problem] = []
+    options = GapOptions(
+        category=args.get("category", "").strip() or "gp_practice",
+        measure=args.get("measure", "").strip() or S.POPULATION,
+        imd_weighting=_flag(args, "imd", problems),
+        generative_only=_flag(args, "generative", problems),
+        cutoff_min=_number(args, "cutoff", 15.0, problems),
+    )
+    try:
+        options.check()
+    except ValidationError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(problems, summary="the gap analysis options are not valid")
+    return options
+
+
+def run_analysis(args: MultiDict[str, str]) -> Run:
+    """Give the gap analysis the query asks for, over the stored LSOAs and active assets."""
+    options = options_from(args)
+    started = time.perf_counter()
+    inputs = inputs_from_store(get_session())
+    # No street network is available offline for the demo: the fallback is labelled.
+    analysis = analyse_gaps(inputs.areas, inputs.assets, options=options,
+                            patches=inputs.patches, patch_source=inputs.patch_source, graph=None)
+    return Run(analysis, inputs, time.perf_counter() - started)
+
+
+def _query(options: GapOptions, **extra: Any) -> dict[str, Any]:
+    query: dict[str, Any] = {"category": options.category, "measure": options.measure,
+                             "cutoff": f"{options.cutoff_min:g}"}
+    if options.imd_weighting:
+        query["imd"] = 1
+    if options.generative_only:
+        query["generative"] = 1
+    return {**query, **extra}
+
+
+def area_table(run: Run) -> pd.DataFrame:
+    """Give one row per area: scores, flags, patch and the method label."""
+    frame = pd.DataFrame(run.analysis.areas.drop(columns="geometry"))
+    frame = frame.merge(run.inputs.lookup, on=S.AREA_CODE, how="left")
+    columns = [c for c in AREA_COLUMNS if c in frame.columns]
+    return frame[columns].assign(method=run.analysis.method)
+
+
+def patch_table(run: Run) -> pd.DataFrame:
+    """Give the patch roll-up as a table with ``patch`` first and the method label."""
+    return run.analysis.rollup.reset_index().assign(method=run.analysis.method)
+
+
+def _vendor() -> str:
+    return url_for("vendor.serve", filename="").rstrip("/")
+
+
+@bp.get("/gaps")
+def gaps() -> Any:
+    """The gaps page: choose category, demand and method; map, summary and patch table."""
+    run = run_analysis(request.args)
+    analysis, settings = run.analysis, get_settings()
+    sites = run.inputs.assets[run.inputs.assets[S.EXTERNAL_ID].astype(str).isin(
+        analysis.sites["id"].astype(str))]
+    m = gaps_map(analysis, sites, patches=run.inputs.outlines, tile_url=settings.tile_url,
+                 tile_attribution=settings.tile_attribution, vendor_url=_vendor())
+    parts = map_parts(m)
+    areas = analysis.areas
+    gap = areas["gap"].fillna(False).astype(bool)
+    summary = {
+        "areas": len(areas), "gap_areas": int(gap.sum()),
+        "people_in_gap_areas": float(areas.loc[gap, "people"].sum()),
+        "beyond": int(areas["none_within_cutoff"].fillna(False).astype(bool).sum()),
+        "people": float(areas["people"].sum()), "sites": len(analysis.sites),
+    }
+    categories = load_categories()
+    label = dict(zip(categories["code"], categories["label"], strict=True))
+    query = _query(analysis.options)
+    return render_template(
+        "analysis/gaps.html", parts=parts, run=run, options=analysis.options,
+        summary=summary, rollup=patch_table(run).to_dict("records"),
+        categories=categories.to_dict("records"), category_label=label.get(
+            analysis.options.category, analysis.options.category),
+        query=query, ownership=[c.replace("-", "_") for c in S.OWNERSHIP_CLASSES],
+    )
+
+
+@bp.get("/gaps.csv")
+def gaps_csv() -> Any:
+    """The area table of the analysis as CSV (same parameters as the page)."""
+    return csv_response(area_table(run_analysis(request.args)), "gaps.csv")
+
+
+@bp.get("/gaps/patches.csv")
+def patches_csv() -> Any:
+    """The patch table of the analysis as CSV (same parameters as the page)."""
+    return csv_response(patch_table(run_analysis(request.args)), "gap-patches.csv")
+
+
+@bp.get("/gaps.geojson")
+def gaps_geojson() -> Any:
+    """The areas with scores and gap flags as GeoJSON (RFC 7946: lon/lat, right-hand rings)."""
+    run = run_analysis(request.args)
+    table = area_table(run)
+    shapes = shapely.orient_polygons(run.analysis.areas.to_crs(S.STORAGE_CRS).geometry.to_numpy(),
+                                     exterior_cw=False)
+    frame = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=list(shapes),
+                             crs=S.STORAGE_CRS)
+    collection = json.loads(frame.to_json(na="null", drop_id=True))
+    collection.pop("crs", None)  # RFC 7946 has no crs member: it is always WGS 84
+    collection["method"] = run.analysis.method
+    collection["method_note"] = run.label
+    return Response(json.dumps(collection, ensure_ascii=False), mimetype="application/geo+json",
+                    headers={"Content-Disposition": 'attachment; filename="gaps.geojson"'})
+
+
+# --- the micro-fund plan --------------------------------------------------------------------
+
+
+def _funding(args: MultiDict[str, str]) -> FundingSettings:
+    problems: list[Problem] = []
+    budget = _number(args, "budget", 5000.0, problems)
+    grant = _number(args, "grant", 500.0, problems)
+    if problems:
+        raise ValidationError(problems, summary="the plan's budget or grant is not valid")
+    return FundingSettings(budget_gbp=budget, grant_size_gbp=grant)
+
+
+def make_plan(run: Run, funding: FundingSettings) -> pd.DataFrame:
+    """Give the micro-fund plan for the analysis: ranked gaps, grants and host sites."""
+    return plan_for(run.analysis, run.inputs.areas, run.inputs.assets, settings=funding,
+                    patches=run.inputs.patches)
+
+
+def _plan_query(options: GapOptions, funding: FundingSettings) -> dict[str, Any]:
+    return _query(options, budget=f"{funding.budget_gbp:g}", grant=f"{funding.grant_size_gbp:g}")
+
+
+@bp.get("/gaps/plan")
+def plan() -> Any:
+    """The micro-fund plan for the same analysis, with a budget and a grant size."""
+    funding = _funding(request.args)
+    run = run_analysis(request.args)
+    started = time.perf_counter()
+    table = make_plan(run, funding)
+    seconds = run.seconds + time.perf_counter() - started
+    funded = table[table["grants"] > 0]
+    host_ids = set(funded["host_site_id"].dropna().astype(str))
+    hosts = run.inputs.assets[run.inputs.assets[S.EXTERNAL_ID].astype(str).isin(host_ids)]
+    settings = get_settings()
+    m = plan_map(run.analysis, hosts, funded[S.PATCH].astype(str).tolist(),
+                 patches=run.inputs.outlines, tile_url=settings.tile_url,
+                 tile_attribution=settings.tile_attribution, vendor_url=_vendor())
+    return render_template(
+        "analysis/plan.html", parts=map_parts(m), run=run, options=run.analysis.options,
+        funding=funding, plan=table.to_dict("records"), attrs=table.attrs,
+        funded=len(funded), total=float(funded["amount_gbp"].sum()), seconds=seconds,
+        query=_plan_query(run.analysis.options, funding), gap_query=_query(run.analysis.options),
+        note=PLAN_NOTE,
+    )
+
+
+@bp.get("/gaps/plan.csv")
+def plan_csv() -> Any:
+    """The micro-fund plan as CSV (one row per ranked gap, with the method label)."""
+    funding = _funding(request.args)
+    return csv_response(make_plan(run_analysis(request.args), funding), "microfund-plan.csv")
+
+
+@bp.get("/gaps/plan.json")
+def plan_json() -> Any:
+    """The plan's funded rows as a 360Giving package; a plan, not awarded grants."""
+    funding = _funding(request.args)
+    table = make_plan(run_analysis(request.args), funding)
+    settings = get_settings()
+    org_id, name = FUNDERS.get(settings.borough_code, (
+        f"360G-{PLAN_ID_PREFIX}-LA-{settings.borough_code}", settings.borough_name))
+    package = grants_to_360giving(table, funder_org_id=org_id, funder_name=name,
+                                  award_date=date.today(), id_prefix=PLAN_ID_PREFIX)
+    package = {"note": PLAN_NOTE, "method": str(table.attrs.get("travel_cost_method", "")),
+               **package}
+    return Response(json.dumps(package, ensure_ascii=False, indent=1),
+                    mimetype="application/json",
+                    headers={"Content-Disposition":
+                             'attachment; filename="microfund-plan-not-awarded.json"'})
