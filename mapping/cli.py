@@ -372,13 +372,14 @@ def gap_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str, measure: str,
               imd: bool, generative_only: bool, cutoff: float, walk_speed: float,
-              osm_file: Path | None) -> tuple[Any, Any, Any]:
+              osm_file: Path | None, method: str = "e2sfca",
+              add_site: tuple[tuple[float, float], ...] = ()) -> tuple[Any, Any, Any]:
     from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
     from mapping.network import walking_graph_from_xml
 
     options = GapOptions(category=category, measure=measure, imd_weighting=imd,
                          generative_only=generative_only, cutoff_min=cutoff,
-                         walk_speed_m_per_min=walk_speed)
+                         walk_speed_m_per_min=walk_speed, method=method, proposed=add_site)
     options.check()
     with context.ready_store().transaction() as session:
         inputs = inputs_from_store(session)
@@ -396,8 +397,25 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
     return analysis, inputs, graph
 
 
+def _lon_lat(_ctx: click.Context, _param: click.Parameter,
+             values: tuple[str, ...]) -> tuple[tuple[float, float], ...]:
+    points = []
+    for value in values:
+        try:
+            lon, lat = (float(v) for v in value.split(","))
+        except ValueError:
+            raise click.BadParameter(f"give LON,LAT as two numbers, got '{value}'") from None
+        points.append((lon, lat))
+    return tuple(points)
+
+
 @main.command("analyse-gaps")
 @gap_options
+@click.option("--method", type=click.Choice(["e2sfca", "2sfca"]), default="e2sfca",
+              show_default=True, help="Access measure: E2SFCA (stepped weights) or 2SFCA.")
+@click.option("--add-site", multiple=True, callback=_lon_lat, metavar="LON,LAT",
+              help="A proposed site (EPSG:4326) to see the change it makes; repeatable, "
+                   "at most 10.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the areas with scores and flags (.csv or .geojson).")
 @click.option("--patches-out", type=click.Path(dir_okay=False, path_type=Path),
@@ -414,7 +432,10 @@ def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | Non
     areas = analysis.areas.assign(method=analysis.method)
     flagged = areas[areas["gap"].fillna(False).astype(bool)]
     click.echo(f"{kwargs['category']}: {len(flagged)} of {len(areas)} areas are gaps "
-               f"({int(flagged['people'].sum()):,} people); distances: {analysis.method}")
+               f"({int(flagged['people'].sum()):,} people); access: {analysis.measure}; "
+               f"distances: {analysis.method}")
+    if analysis.what_if_line():
+        click.echo(analysis.what_if_line())
     click.echo(f"Roll-up by {analysis.patch_source}:")
     table = analysis.rollup[["areas", "people", "mean_normalised", "people_in_gap_areas",
                              "people_beyond_cutoff", "sites"]]

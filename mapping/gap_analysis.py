@@ -9,12 +9,14 @@ wherever it is shown.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Final, cast
 
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
+import shapely
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
@@ -29,10 +31,17 @@ from mapping.area_store import list_patch_sets, load_area_layer, load_patches
 from mapping.areas import lookup_by_location
 from mapping.errors import Problem, ValidationError
 from mapping.funding import FundingSettings, plan_microfund
-from mapping.gaps import flag_gaps, patch_rollup
+from mapping.gaps import flag_gaps, patch_rollup, what_if
 from mapping.network import TravelSettings, WalkingNetwork, travel_costs
 from mapping.register import assets_frame
 from mapping.taxonomy import load_categories
+
+#: The access measures a gap analysis can use, and how each is named on pages and exports.
+METHODS: Final = {"e2sfca": "E2SFCA (Luo & Qi 2009)", "2sfca": "2SFCA (Luo & Wang 2003)"}
+#: Most proposed sites one 'what if' run may add.
+MAX_PROPOSED: Final = 10
+#: A generous lon/lat box around the UK (west, south, east, north): proposed sites lie inside.
+UK_BOUNDS: Final = (-9.0, 49.0, 2.5, 61.0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,12 @@ class GapOptions:
     walk_speed_m_per_min: float = 80.0
     """Walking speed; about 70 for people over 65."""
 
+    method: str = "e2sfca"
+    """Access measure: ``e2sfca`` (Luo & Qi 2009, stepped weights) or ``2sfca`` (binary)."""
+
+    proposed: tuple[tuple[float, float], ...] = ()
+    """'What if' sites as (longitude, latitude) in EPSG:4326, at most 10; each supplies 1."""
+
     def check(self) -> None:
         """Raise :class:`ValidationError` listing every option that is not valid."""
         problems = []
@@ -70,6 +85,19 @@ class GapOptions:
         if not 20 <= self.walk_speed_m_per_min <= 150:
             problems.append(Problem("give a walking speed between 20 and 150 m/min",
                                     field="walk_speed_m_per_min"))
+        if self.method not in METHODS:
+            problems.append(Problem(f"use one of {', '.join(METHODS)}", field="method"))
+        if len(self.proposed) > MAX_PROPOSED:
+            problems.append(Problem(f"add at most {MAX_PROPOSED} proposed sites, "
+                                    f"got {len(self.proposed)}", field="proposed"))
+        west, south, east, north = UK_BOUNDS
+        for i, point in enumerate(self.proposed, start=1):
+            lon, lat = (float(v) for v in point)
+            if not (math.isfinite(lon) and math.isfinite(lat)
+                    and west <= lon <= east and south <= lat <= north):
+                problems.append(Problem(f"proposed site {i} ({lon:g}, {lat:g}) is not a "
+                                        "longitude, latitude inside the UK", row=i,
+                                        field="proposed"))
         if problems:
             raise ValidationError(problems, summary="the gap analysis options are not valid")
 
@@ -86,11 +114,34 @@ class GapAnalysis:
     patch_source: str
     options: GapOptions
     notes: list[str] = field(default_factory=list)
+    before_areas: gpd.GeoDataFrame | None = None
+    """Without the proposed sites (``None`` when none were proposed); ``areas`` is with them."""
+    proposed_sites: gpd.GeoDataFrame | None = None
+    """The proposed sites (``id``, ``supply``, points in EPSG:4326), or ``None``."""
 
     @property
     def uses_fallback(self) -> bool:
         """Give True when distances are straight-line estimates, not walking routes."""
         return not self.method.startswith("network")
+
+    @property
+    def measure(self) -> str:
+        """Give the access measure in words, e.g. "E2SFCA (Luo & Qi 2009)"."""
+        return METHODS[self.options.method]
+
+    def gap_totals(self, *, before: bool = False) -> tuple[int, float]:
+        """Give (gap areas, people in gap areas), with the proposed sites or ``before`` them."""
+        areas = self.before_areas if before and self.before_areas is not None else self.areas
+        gap = areas["gap"].fillna(False).astype(bool)
+        return int(gap.sum()), float(areas.loc[gap, "people"].sum())
+
+    def what_if_line(self) -> str | None:
+        """Give "With the proposed site(s): N gap areas (was M), …", or None without any."""
+        if self.before_areas is None:
+            return None
+        after, before = self.gap_totals(), self.gap_totals(before=True)
+        return (f"With the proposed site(s): {after[0]} gap areas (was {before[0]}), "
+                f"{after[1]:,.0f} people in gap areas (was {before[1]:,.0f})")
 
 
 def analyse_gaps(
@@ -136,15 +187,67 @@ def analyse_gaps(
     costs = travel_costs(demand, supply, graph=graph, settings=travel)
     scores = area_access(costs, demand, supply,
                          settings=AccessSettings(cutoff_min=options.cutoff_min))
-    flagged = flag_gaps(scores)
-    rollup = patch_rollup(flagged, patches, assets, category=options.category, areas=areas)
+    if options.method == "2sfca":  # flag_gaps and patch_rollup read ``access``
+        scores = scores.assign(access=scores["access_2sfca"])
+    flagged = flag_gaps(scores).assign(measure=METHODS[options.method])
     shapes = areas[[S.AREA_CODE, S.AREA_NAME, "geometry"]].to_crs(S.STORAGE_CRS)
-    result = shapes.merge(flagged, left_on=S.AREA_CODE, right_index=True, how="left")
+
+    def framed(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+        result = shapes.merge(frame, left_on=S.AREA_CODE, right_index=True, how="left")
+        return gpd.GeoDataFrame(result, geometry="geometry", crs=S.STORAGE_CRS)
+
+    before_areas = proposed_sites = None
+    if options.proposed:
+        after, proposed_sites = _with_proposed(scores, costs, demand, supply, options=options,
+                                               graph=graph, travel=travel)
+        before_areas = framed(flagged)
+        flagged = after.assign(gap_before=flagged["gap"])
+    rollup = patch_rollup(flagged, patches, assets, category=options.category, areas=areas)
     sites = supply.to_crs(S.STORAGE_CRS)
-    return GapAnalysis(areas=gpd.GeoDataFrame(result, geometry="geometry", crs=S.STORAGE_CRS),
-                       rollup=rollup, sites=sites, costs=costs,
+    return GapAnalysis(areas=framed(flagged), rollup=rollup, sites=sites, costs=costs,
                        method=str(costs.attrs.get("method", "")), patch_source=patch_source,
-                       options=options, notes=notes)
+                       options=options, notes=notes, before_areas=before_areas,
+                       proposed_sites=proposed_sites)
+
+
+def _with_proposed(
+    scores: pd.DataFrame,
+    costs: pd.DataFrame,
+    demand: gpd.GeoDataFrame,
+    supply: gpd.GeoDataFrame,
+    *,
+    options: GapOptions,
+    graph: nx.MultiDiGraph | WalkingNetwork | None,
+    travel: TravelSettings,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Give the flagged areas with the proposed sites added, and those sites (via ``what_if``).
+
+    ``change`` is the rise in normalised access; both before and after are ÷ today's
+    mean, so a rise shows as a rise. 2SFCA (Luo & Wang 2003) is E2SFCA with one
+    step of weight 1 at the cut-off, so one call serves both measures.
+    """
+    cutoff = options.cutoff_min
+    settings = (AccessSettings(cutoff_min=cutoff, step_weights=((cutoff, 1.0),))
+                if options.method == "2sfca" else AccessSettings(cutoff_min=cutoff))
+    points = gpd.GeoDataFrame(geometry=shapely.points(list(options.proposed)),
+                              crs=S.STORAGE_CRS)
+    change = what_if(costs, demand, supply, points, settings=settings,
+                     costs_fn=lambda d, s: travel_costs(d, s, graph=graph, settings=travel))
+    moved = change["nearest_minutes_after"] < change["nearest_minutes_before"]
+    after = scores.assign(
+        access=change["access_after"], normalised=change["normalised_after"],
+        nearest_minutes=change["nearest_minutes_after"],
+        within_cutoff=change["within_cutoff_after"],
+        nearest_site=scores["nearest_site"].astype(object).where(~moved, "a proposed site"),
+        nearest_metres=scores["nearest_metres"].where(~moved),
+    )
+    flagged = flag_gaps(after).assign(
+        measure=METHODS[options.method],
+        normalised_before=change["normalised_before"],
+        change=change["normalised_after"] - change["normalised_before"])
+    ids = change.attrs.get("proposed_ids", [])
+    return flagged, gpd.GeoDataFrame({"id": ids, "supply": 1.0},
+                                     geometry=points.geometry.to_numpy(), crs=S.STORAGE_CRS)
 
 
 #: The category of existing community spaces that could host a new group.

@@ -41,6 +41,7 @@ from mapping.render import (
     _to_lonlat,
     _union_bounds,
     category_glyphs,
+    html_entities,
     localise_assets,
 )
 
@@ -60,6 +61,8 @@ NONE_WITHIN: Final = ("no site within the cut-off", "#4d4d4d")
 #: Label and colour of areas whose access is unknown (left off the network).
 UNKNOWN: Final = ("access unknown", "#ffffff")
 GAP_COLOUR: Final = "#d50000"
+#: Fill of a proposed ('what if') site: cyan with a thick black ring, unlike any site marker.
+PROPOSED_COLOUR: Final = "#00e5ff"
 #: Legend key for gap areas: red hatching, matching the thick red outline on the map.
 GAP_KEY: Final = f"repeating-linear-gradient(45deg,{GAP_COLOUR} 0 3px,#ffffff 3px 6px)"
 _BACKGROUND: Final = "#f2efe9"
@@ -185,6 +188,18 @@ def _sites_layer(m: folium.Map, sites: gpd.GeoDataFrame, name: str, detail_url: 
     return present
 
 
+def _proposed_layer(m: folium.Map, proposed: gpd.GeoDataFrame) -> None:
+    """Add the proposed sites as large cyan circles with a black ring (vector: no icons)."""
+    group = folium.FeatureGroup(name="Proposed sites (what if)").add_to(m)
+    points = _to_lonlat(proposed, "proposed sites")
+    for site, point in zip(points["id"].astype(str), points.geometry, strict=True):
+        folium.CircleMarker(
+            [point.y, point.x], radius=11, color="#000000", weight=4, fill=True,
+            fill_color=PROPOSED_COLOUR, fill_opacity=1.0,
+            tooltip=html_entities(f"Proposed site {site} ({point.x:.5f}, {point.y:.5f})"),
+        ).add_to(group)
+
+
 def _legend(m: folium.Map, *, method: str, sites_title: str, areas_note: str,
             outline_only: bool, background: str | None, extra: list[list[str]] | None = None
             ) -> None:
@@ -234,9 +249,16 @@ def gaps_map(
     if patches is not None and len(patches):
         _add_patches(m, patches, None)
     _sites_layer(m, sites, "Sites", detail_url)
+    extra = None
+    if analysis.proposed_sites is not None and len(analysis.proposed_sites):
+        _proposed_layer(m, analysis.proposed_sites)
+        extra = [["proposed site (what if; black ring)", PROPOSED_COLOUR, ""]]
+    note = f"{analysis.measure} access ÷ the borough's population-weighted mean."
+    if analysis.before_areas is not None:
+        note += " With the proposed sites; the mean is today's, so a rise shows as a rise."
     _legend(m, method=analysis.method, sites_title="Sites of the category",
-            areas_note="E2SFCA access ÷ the borough's population-weighted mean.",
-            outline_only=False, background=None if tile_url else _BACKGROUND)
+            areas_note=note, outline_only=False,
+            background=None if tile_url else _BACKGROUND, extra=extra)
     folium.plugins.Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return localise_assets(m, vendor_url=vendor_url)

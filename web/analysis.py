@@ -8,6 +8,7 @@ network the distances are straight-line estimates.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -25,6 +26,8 @@ from mapping import schema as S
 from mapping.errors import Problem, ValidationError
 from mapping.funding import FundingSettings, grants_to_360giving
 from mapping.gap_analysis import (
+    MAX_PROPOSED,
+    METHODS,
     GapAnalysis,
     GapInputs,
     GapOptions,
@@ -54,7 +57,8 @@ PLAN_NOTE: Final = ("A PLAN, not awarded grants: recipients are placeholders or 
 AREA_COLUMNS: Final = (S.AREA_CODE, S.AREA_NAME, S.PATCH, "people", "demand", "access",
                        "normalised", "nearest_minutes", "nearest_metres", "nearest_site",
                        "within_cutoff", "below_half_mean", "bottom_quintile",
-                       "none_within_cutoff", "gap")
+                       "none_within_cutoff", "gap", "gap_before", "normalised_before", "change",
+                       "measure")
 _TRUE: Final = ("1", "true", "yes", "on")
 _FALSE: Final = ("", "0", "false", "no", "off")
 
@@ -104,6 +108,26 @@ def _number(args: MultiDict[str, str], name: str, default: float,
     return value
 
 
+def _proposed(args: MultiDict[str, str], problems: list[Problem]) -> tuple[tuple[float, float], ...]:
+    """Give the ``add=lon,lat`` points (repeatable; blank values ignored)."""
+    raw = [v.strip() for v in args.getlist("add") if v.strip()]
+    if len(raw) > MAX_PROPOSED:
+        problems.append(Problem(f"add at most {MAX_PROPOSED} proposed sites, got {len(raw)}",
+                                field="add"))
+        return ()
+    points = []
+    for i, value in enumerate(raw, start=1):
+        parts = value.split(",")
+        try:
+            lon, lat = (float(p) for p in parts)
+        except ValueError:
+            problems.append(Problem(f"give longitude,latitude as two numbers, got '{value}'",
+                                    row=i, field="add"))
+            continue
+        points.append((lon, lat))
+    return tuple(points)
+
+
 def options_from(args: MultiDict[str, str]) -> GapOptions:
     """Give the checked analysis options from the query; every bad value raises at once (422)."""
     problems: list[Problem] = []
@@ -113,11 +137,15 @@ def options_from(args: MultiDict[str, str]) -> GapOptions:
         imd_weighting=_flag(args, "imd", problems),
         generative_only=_flag(args, "generative", problems),
         cutoff_min=_number(args, "cutoff", 15.0, problems),
+        method=args.get("method", "").strip() or "e2sfca",
+        proposed=_proposed(args, problems),
     )
     try:
         options.check()
     except ValidationError as exc:
-        problems.extend(exc.problems)
+        # The query names proposed sites ``add``: say so in the error.
+        problems.extend(dataclasses.replace(p, field="add") if p.field == "proposed"
+                        else p for p in exc.problems)
     if problems:
         raise ValidationError(problems, summary="the gap analysis options are not valid")
     return options
@@ -141,6 +169,10 @@ def _query(options: GapOptions, **extra: Any) -> dict[str, Any]:
         query["imd"] = 1
     if options.generative_only:
         query["generative"] = 1
+    if options.method != "e2sfca":
+        query["method"] = options.method
+    if options.proposed:
+        query["add"] = [f"{lon:.6f},{lat:.6f}" for lon, lat in options.proposed]
     return {**query, **extra}
 
 
@@ -153,8 +185,9 @@ def area_table(run: Run) -> pd.DataFrame:
 
 
 def patch_table(run: Run) -> pd.DataFrame:
-    """Give the patch roll-up as a table with ``patch`` first and the method label."""
-    return run.analysis.rollup.reset_index().assign(method=run.analysis.method)
+    """Give the patch roll-up as a table with ``patch`` first, the measure and method labels."""
+    return run.analysis.rollup.reset_index().assign(measure=run.analysis.measure,
+                                                    method=run.analysis.method)
 
 
 def _vendor() -> str:
@@ -172,10 +205,11 @@ def gaps() -> Any:
                  tile_attribution=settings.tile_attribution, vendor_url=_vendor())
     parts = map_parts(m)
     areas = analysis.areas
-    gap = areas["gap"].fillna(False).astype(bool)
+    gap_areas, gap_people = analysis.gap_totals()
+    before_areas, before_people = analysis.gap_totals(before=True)
     summary = {
-        "areas": len(areas), "gap_areas": int(gap.sum()),
-        "people_in_gap_areas": float(areas.loc[gap, "people"].sum()),
+        "areas": len(areas), "gap_areas": gap_areas, "people_in_gap_areas": gap_people,
+        "gap_areas_before": before_areas, "people_in_gap_areas_before": before_people,
         "beyond": int(areas["none_within_cutoff"].fillna(False).astype(bool).sum()),
         "people": float(areas["people"].sum()), "sites": len(analysis.sites),
     }
@@ -188,6 +222,8 @@ def gaps() -> Any:
         categories=categories.to_dict("records"), category_label=label.get(
             analysis.options.category, analysis.options.category),
         query=query, ownership=[c.replace("-", "_") for c in S.OWNERSHIP_CLASSES],
+        methods=METHODS, what_if=analysis.what_if_line(),
+        query_without_add={k: v for k, v in query.items() if k != "add"},
     )
 
 
@@ -216,6 +252,9 @@ def gaps_geojson() -> Any:
     collection.pop("crs", None)  # RFC 7946 has no crs member: it is always WGS 84
     collection["method"] = run.analysis.method
     collection["method_note"] = run.label
+    collection["measure"] = run.analysis.measure
+    if run.analysis.what_if_line():
+        collection["what_if"] = run.analysis.what_if_line()
     return Response(json.dumps(collection, ensure_ascii=False), mimetype="application/geo+json",
                     headers={"Content-Disposition": 'attachment; filename="gaps.geojson"'})
 

@@ -149,3 +149,64 @@ def test_pages_load_nothing_from_the_internet(client: FlaskClient) -> None:
         page = _page(client, url)
         assert EXTERNAL.search(page) is None, EXTERNAL.search(page)
         assert "/vendor/leaflet/dist/leaflet.js" in page
+
+
+def test_method_2sfca_changes_the_measure_and_is_labelled(client: FlaskClient) -> None:
+    e2 = _rows(client.get("/gaps.csv"))
+    two = _rows(client.get("/gaps.csv?method=2sfca"))
+    assert {r["measure"] for r in e2} == {"E2SFCA (Luo & Qi 2009)"}
+    assert {r["measure"] for r in two} == {"2SFCA (Luo & Wang 2003)"}
+    assert [r["access"] for r in e2] != [r["access"] for r in two]
+    page = _page(client, "/gaps?method=2sfca")
+    assert '<label for="method">Access measure</label>' in page
+    assert '<option value="2sfca" selected>' in page
+    assert '<span id="measure">2SFCA (Luo &amp; Wang 2003)</span>' in page
+    assert "method=2sfca" in page  # the export links keep the measure
+    patches = _rows(client.get("/gaps/patches.csv?method=2sfca"))
+    assert {r["measure"] for r in patches} == {"2SFCA (Luo & Wang 2003)"}
+
+
+def _worst_gap_site(client: FlaskClient) -> str:
+    """Give 'lon,lat' of the centroid of the lowest-access gap LSOA for GP practices."""
+    rows = [r for r in _rows(client.get("/gaps.csv")) if r["gap"] == "True"]
+    worst = min(rows, key=lambda r: (float(r["normalised"]), -float(r["people"])))
+    geo = json.loads(client.get("/gaps.geojson").get_data(as_text=True))
+    shape = next(f for f in geo["features"] if f["properties"][S.AREA_CODE] == worst[S.AREA_CODE])
+    area = gpd.GeoDataFrame.from_features([shape], crs=4326)
+    centre = area.to_crs(27700).centroid.to_crs(4326).iloc[0]
+    return f"{centre.x:.6f},{centre.y:.6f}"
+
+
+def test_a_proposed_site_in_the_worst_gap_shows_before_and_after(client: FlaskClient) -> None:
+    site = _worst_gap_site(client)
+    before = _rows(client.get("/gaps.csv"))
+    rows = _rows(client.get(f"/gaps.csv?add={site}"))
+    gaps_before = sum(r["gap"] == "True" for r in before)
+    people_before = round(sum(float(r["people"]) for r in before if r["gap"] == "True"))
+    gaps_after = sum(r["gap"] == "True" for r in rows)
+    people_after = round(sum(float(r["people"]) for r in rows if r["gap"] == "True"))
+    assert gaps_after < gaps_before or people_after < people_before
+    assert sum(r["gap_before"] == "True" for r in rows) == gaps_before
+    assert max(float(r["change"]) for r in rows) > 0
+    page = _page(client, f"/gaps?add={site}")
+    assert _summary_number(page, "gap-areas-after") == gaps_after
+    assert _summary_number(page, "gap-areas-before") == gaps_before
+    assert _summary_number(page, "gap-people-after") == people_after
+    assert _summary_number(page, "gap-people-before") == people_before
+    assert "With the proposed site:" in page
+    assert "Proposed site proposed&#45;1" in page and "#00e5ff" in page  # the map's marker
+    assert f'value="{site}"' in page and "add=" in page  # kept in the form and the links
+    assert "Add a proposed site (longitude, latitude)" in page
+    geo = json.loads(client.get(f"/gaps.geojson?add={site}").get_data(as_text=True))
+    assert f"(was {gaps_before})" in geo["what_if"]
+    assert "id=\"what-if\"" not in _page(client, "/gaps")
+
+
+@pytest.mark.parametrize("query", ["add=abc", "add=0.03", "add=40,51.5", "add=0.03,nan",
+                                   "&".join(["add=0.03,51.53"] * 11)])
+def test_bad_proposed_sites_are_a_422_naming_add(client: FlaskClient, query: str) -> None:
+    for url in ("/gaps", "/gaps.csv"):
+        assert client.get(f"{url}?{query}").status_code == 422, (url, query)
+    api = client.get(f"/gaps.csv?{query}", headers={"Accept": "application/json"})
+    assert api.status_code == 422
+    assert "add" in json.dumps(api.get_json())
