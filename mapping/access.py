@@ -418,16 +418,114 @@ def _labelled(frame: pd.DataFrame, costs: pd.DataFrame, **attrs: Any) -> pd.Data
 # --- the measures -----------------------------------------------------------------------------
 
 
-def _floating_catchment(costs: pd.DataFrame, weights: np.ndarray, demand: pd.DataFrame,
-                        supply: pd.DataFrame) -> pd.Series:
-    """The two FCA steps, vectorised over the pairs: R_j = S_j / Σ_k D_k W_kj; A_i = Σ_j R_j W_ij."""
+def _positions(ids: pd.Series, index: pd.Index) -> np.ndarray:
+    """Give the position in ``index`` of every id (-1 where absent), as ``index.get_indexer``.
+
+    The ids are factorised first, so each distinct id is hashed against ``index`` once:
+    a cost table repeats every id many times, and a lookup per row is ~7× slower.
+    """
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    return index.get_indexer(uniques)[codes]
+
+
+def _pair_weights(costs: pd.DataFrame, minutes_weight: Any, demand: pd.DataFrame,
+                  supply: pd.DataFrame, *, reach_min: float, what: str
+                  ) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """Check the cost table, demand and supply once; give them as positions and weights.
+
+    The same checks, in the same order of precedence, as :func:`checked_costs` then
+    :func:`_check_reach` then the demand and supply frames, without copying the table:
+    the fast path reads the columns as arrays and looks every id up once. Any problem
+    is re-raised through :func:`checked_costs` so the messages are exactly its own.
+    Gives demand and supply keyed by id, and per cost row the demand position, the
+    supply position (-1 where the frame does not list the id) and the weight.
+    """
+    try:
+        return _fast_pair_weights(costs, minutes_weight, demand, supply, reach_min=reach_min,
+                                  what=what)
+    except _TableProblem:
+        pass  # an unusual table (or a bad one): checked_costs converts it or says what is wrong
+    except ValidationError:
+        checked_costs(costs)  # a bad table is reported first, in checked_costs's words
+        raise
+    return _fast_pair_weights(checked_costs(costs), minutes_weight, demand, supply,
+                              reach_min=reach_min, what=what)
+
+
+def _fast_pair_weights(costs: pd.DataFrame, minutes_weight: Any, demand: pd.DataFrame,
+                       supply: pd.DataFrame, *, reach_min: float, what: str
+                       ) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    if not isinstance(costs, pd.DataFrame) or any(c not in costs.columns for c in COST_COLUMNS):
+        raise _TableProblem
+    cost_method(costs)
+    minutes = _nonnegative(costs[MINUTES])
+    _nonnegative(costs[METRES])
+    _check_reach(costs, reach_min, what=what)
     d = _keyed(demand, DEMAND, what="demand")
     s = _keyed(supply, SUPPLY, what="supply")
+    dk = _positions(costs[DEMAND_ID], d.index)
+    sk = _positions(costs[SUPPLY_ID], s.index)
+    if _has_repeated_pairs(costs, dk, sk, len(d), len(s)):
+        raise _TableProblem
+    return d, s, dk, sk, np.asarray(minutes_weight(minutes), dtype=float)
+
+
+class _TableProblem(Exception):
+    """The fast checks found a problem; :func:`checked_costs` describes it."""
+
+
+def _nonnegative(column: pd.Series) -> np.ndarray:
+    """Give a float64 column as an array; raise :class:`_TableProblem` if missing or negative."""
+    if column.dtype != np.float64:
+        raise _TableProblem  # not the builders' dtype: the slow path converts and checks it
+    values = column.to_numpy()
+    if np.isnan(values).any() or (values < 0).any():
+        raise _TableProblem
+    return values
+
+
+# A bitmap of every (demand, supply) position pair up to this many bytes finds repeats
+# in one pass; beyond it, pandas' hashing does.
+_PAIR_BITMAP_BYTES: Final = 1 << 27
+
+
+def _has_repeated_pairs(costs: pd.DataFrame, dk: np.ndarray, sk: np.ndarray, n_demand: int,
+                        n_supply: int) -> bool:
+    """Give whether a (demand id, supply id) pair appears twice in the cost table.
+
+    Positions in the (unique-id) demand and supply frames identify ids one-to-one, so rows
+    found in both are checked as integer keys; rows with an id missing from a frame (rare)
+    are checked by factorising their ids.
+    """
+    both = (dk >= 0) & (sk >= 0)
+    keys = dk[both].astype(np.int64) * max(n_supply, 1) + sk[both]
+    if len(keys):
+        cells = max(n_demand, 1) * max(n_supply, 1)
+        if cells <= _PAIR_BITMAP_BYTES:
+            seen = np.zeros(cells, dtype=bool)
+            seen[keys] = True
+            if int(np.count_nonzero(seen)) != len(keys):
+                return True
+        elif pd.Series(keys).duplicated().any():
+            return True
+    if both.all():
+        return False
+    rest = ~both
+    d_codes, _ = pd.factorize(costs[DEMAND_ID].to_numpy()[rest])
+    s_codes, _ = pd.factorize(costs[SUPPLY_ID].to_numpy()[rest])
+    pair = d_codes.astype(np.int64) * (int(s_codes.max(initial=0)) + 2) + s_codes
+    return bool(pd.Series(pair).duplicated().any())
+
+
+def _floating_catchment(costs: pd.DataFrame, d: pd.Series, s: pd.Series, dk: np.ndarray,
+                        sk: np.ndarray, weights: np.ndarray) -> pd.Series:
+    """The two FCA steps, vectorised over the pairs: R_j = S_j / Σ_k D_k W_kj; A_i = Σ_j R_j W_ij.
+
+    ``d``/``s``: demand and supply by id; ``dk``/``sk``: each cost row's position in them
+    (-1: not listed, ignored); ``weights``: each cost row's weight.
+    """
     # Positions instead of ids, then sums by np.bincount: the same arithmetic as grouping
     # by id, in pair order, without hashing every id again for each step.
-    weights = np.asarray(weights, dtype=float)
-    dk = d.index.get_indexer(costs[DEMAND_ID])
-    sk = s.index.get_indexer(costs[SUPPLY_ID])
     keep = (weights > 0) & (dk >= 0) & (sk >= 0)
     dk, sk, w = dk[keep], sk[keep], weights[keep]
     catchment_demand = np.bincount(sk, weights=w * d.to_numpy()[dk], minlength=len(s))
@@ -466,10 +564,9 @@ def two_step_fca(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame
     """
     cutoff = AccessSettings().cutoff_min if cutoff_min is None else float(cutoff_min)
     AccessSettings(cutoff_min=cutoff, step_weights=((cutoff, 1.0),))  # validates the cut-off
-    c = checked_costs(costs)
-    _check_reach(costs, cutoff, what="2SFCA")
-    weights = (c[MINUTES] <= cutoff).to_numpy(dtype=float)
-    access = _floating_catchment(c, weights, demand, supply)
+    d, s, dk, sk, weights = _pair_weights(costs, lambda t: (t <= cutoff).astype(float), demand,
+                                          supply, reach_min=cutoff, what="2SFCA")
+    access = _floating_catchment(costs, d, s, dk, sk, weights)
     return _labelled(access.to_frame(ACCESS), costs, measure="2SFCA (Luo & Wang 2003)",
                      cutoff_min=cutoff)
 
@@ -484,9 +581,10 @@ def e2sfca(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame, *,
     the defaults of :class:`AccessSettings`.
     """
     settings = settings or AccessSettings()
-    c = checked_costs(costs)
-    _check_reach(costs, min(settings.cutoff_min, settings.step_weights[-1][0]), what="E2SFCA")
-    access = _floating_catchment(c, settings.weight(c[MINUTES]), demand, supply)
+    d, s, dk, sk, weights = _pair_weights(
+        costs, settings.weight, demand, supply,
+        reach_min=min(settings.cutoff_min, settings.step_weights[-1][0]), what="E2SFCA")
+    access = _floating_catchment(costs, d, s, dk, sk, weights)
     return _labelled(access.to_frame(ACCESS), costs, measure="E2SFCA (Luo & Qi 2009)",
                      **settings.describe())
 

@@ -687,15 +687,17 @@ def network_costs(
     d_pos, d_snap = _snap(network, _point_xy(demand, id_column=id_column, what="demand"))
     s_pos, s_snap = _snap(network, _point_xy(supply, id_column=id_column, what="supply"))
     limit = settings.max_snap_m
-    unsnapped = (_unsnapped("demand", demand[id_column], d_snap, limit)
-                 + _unsnapped("supply", supply[id_column], s_snap, limit))
+    # Each id column read once: a GeoDataFrame column lookup is not cheap next to the rest.
+    d_ids, s_ids = demand[id_column], supply[id_column]
+    unsnapped = (_unsnapped("demand", d_ids, d_snap, limit)
+                 + _unsnapped("supply", s_ids, s_snap, limit))
     d_keep, s_keep = np.flatnonzero(d_snap <= limit), np.flatnonzero(s_snap <= limit)
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if len(d_keep) and len(s_keep):
         pairs = _network_pairs(network.adjacency, d_pos[d_keep], d_snap[d_keep], s_pos[s_keep],
                                s_snap[s_keep], settings.cutoff_m)
         pairs = [(d_keep[d], s_keep[s], metres) for d, s, metres in pairs]
-    table = _cost_table(demand[id_column], supply[id_column], pairs, settings.walk_speed_m_per_min)
+    table = _cost_table(d_ids, s_ids, pairs, settings.walk_speed_m_per_min)
     return _label(table, NETWORK_METHOD, settings, unsnapped)
 
 
