@@ -62,8 +62,6 @@ cities (Barthélemy, M. (2011), Spatial networks, *Physics Reports*, 499, 1-101;
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import math
 import re
@@ -74,7 +72,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 from xml.etree.ElementTree import Element, ParseError, iterparse
 from xml.sax import SAXException
 from xml.sax.saxutils import quoteattr
@@ -93,6 +91,7 @@ from scipy.spatial import cKDTree
 
 from mapping.areas import require_crs
 from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
+from mapping.osm import open_osm_file
 from mapping.schema import METRIC_CRS
 
 # --- the cost-table contract --------------------------------------------------------
@@ -363,13 +362,6 @@ def _is_walkable(tags: dict[str, str], conditions: list[tuple[str, str | None, A
     return True
 
 
-def _open_binary(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
-    # The same compressions osmnx.graph_from_xml accepts.
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    if path.suffix == ".bz2":
-        return bz2.open(path, "rb")
-    return path.open("rb")
 
 
 def _unreadable(path: Path, reason: str) -> ValidationError:
@@ -404,7 +396,7 @@ def _walkable_ways(path: Path) -> tuple[list[tuple[int, list[int], dict[str, str
     conditions = _walk_conditions()
     ways: list[tuple[int, list[int], dict[str, str]]] = []
     needed: set[int] = set()
-    with _open_binary(path) as file:
+    with open_osm_file(path) as file:
         events = iterparse(file, events=("start", "end"))
         _, root = next(events)
         if root.tag != "osm":
@@ -429,7 +421,7 @@ def _write_filtered(
     present: set[int] = set()
     with target.open("w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="mapping">\n')
-        with _open_binary(source) as file:
+        with open_osm_file(source) as file:
             events = iterparse(file, events=("start", "end"))
             _, root = next(events)
             for event, element in events:

@@ -539,8 +539,11 @@ def _unreadable(path: Path, reason: str) -> ValidationError:
     return ValidationError([Problem(reason, file=str(path))], summary="Cannot read OSM XML file")
 
 
-def _open_binary(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
-    # The same compressions osmnx.features_from_xml accepts.
+def open_osm_file(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
+    """Give an OSM XML file opened for reading bytes: plain, ``.gz`` or ``.bz2``.
+
+    The same compressions osmnx's XML readers accept.
+    """
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     if path.suffix == ".bz2":
@@ -550,7 +553,7 @@ def _open_binary(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
 
 def _check_osm_root(path: Path) -> None:
     """Raise if the (well-formed) XML file's root element is not ``<osm>``."""
-    with _open_binary(path) as file:
+    with open_osm_file(path) as file:
         _, root = next(iter(iterparse(file, events=("start",))))
     if root.tag != "osm":
         raise _unreadable(path, f"the root element is <{root.tag}>, not <osm>: not OSM XML")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import ast
 import gzip
 import os
-import socket
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,30 +55,6 @@ WOOD_GREEN = DATA_DIR / "osm_fixtures" / "north_london_overpass_2026-07-26.osm"
 
 # The grid's south-west corner, somewhere in London on the British National Grid.
 X0, Y0 = 530_000.0, 180_000.0
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"a test tried to open a network connection: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-
-
-@pytest.fixture(autouse=True)
-def _no_files_left_in_project(request: pytest.FixtureRequest) -> Iterator[None]:
-    # osmnx's default cache and log folders, had anything run from the project root.
-    watched = [PROJECT_ROOT / "cache", PROJECT_ROOT / "logs"]
-    existed = {path: path.exists() for path in watched}
-    yield
-    for path in watched:
-        assert path.exists() == existed[path], f"{request.node.name} created {path}"
-
-
-def test_the_network_guard_works() -> None:
-    with socket.socket() as sock, pytest.raises(AssertionError, match="network"):
-        sock.connect(("127.0.0.1", 9))
 
 
 # --- a 3×3 grid, 100 m apart: answers by hand ----------------------------------------------

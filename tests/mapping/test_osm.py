@@ -12,7 +12,6 @@ import os
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,30 +83,6 @@ railway,*,community_space,test only: any railway value
 amenity,bench,other,test only: the one amenity in the file
 area,yes,community_space,test only: real closed ways that are polygons
 """
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"a test tried to open a network connection: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-
-
-@pytest.fixture(autouse=True)
-def _no_files_left_in_project(request: pytest.FixtureRequest) -> Iterator[None]:
-    # osmnx's default cache and log folders, had anything run from the project root.
-    watched = [PROJECT_ROOT / "cache", PROJECT_ROOT / "logs"]
-    existed = {path: path.exists() for path in watched}
-    yield
-    for path in watched:
-        assert path.exists() == existed[path], f"{request.node.name} created {path}"
-
-
-def test_the_network_guard_works() -> None:
-    with socket.socket() as sock, pytest.raises(AssertionError, match="network"):
-        sock.connect(("127.0.0.1", 9))
 
 
 @pytest.fixture
@@ -573,3 +548,8 @@ def test_reading_writes_no_files_and_leaves_osmnx_settings_alone(
 
     assert list(work.iterdir()) == []
     assert {name: getattr(ox.settings, name) for name in names} == before
+
+
+def test_the_network_guard_works() -> None:
+    with socket.socket() as sock, pytest.raises(AssertionError, match="network"):
+        sock.connect(("127.0.0.1", 9))
