@@ -27,8 +27,10 @@ MAX_PROBLEMS_SHOWN = 50
 class Context:
     """What every command needs: the settings and, lazily, the store."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
+        #: The settings given on the command line (the web app layers them over its files).
+        self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self._store: Store | None = None
 
     @property
@@ -94,7 +96,8 @@ def steps(total: int, desc: str) -> Iterator[Callable[[str], None]]:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None, data_dir: Path | None) -> None:
     """Community asset and provision-gap mapping."""
-    ctx.obj = Context(load_settings({"database_url": database_url, "data_dir": data_dir}))
+    given = {"database_url": database_url, "data_dir": data_dir}
+    ctx.obj = Context(load_settings(given), given)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -538,7 +541,8 @@ def serve_cmd(context: Context, host: str, port: int, dev: bool) -> None:
     """Serve the web app (waitress, a production WSGI server; --dev for Flask's)."""
     from web import create_app
 
-    app = create_app({"MAPPING_SETTINGS": context.settings})
+    # The instance file applies too: only what was given on the command line is passed.
+    app = create_app({k.upper(): str(v) for k, v in context.overrides.items()})
     context.ready_store()
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     if dev:

@@ -175,3 +175,21 @@ def test_analyse_gaps_refuses_an_unknown_category(runner: CliRunner, demo_store:
     result = run(runner, demo_store, "analyse-gaps", "--category", "knitting")
     assert result.exit_code == 1
     assert "unknown category 'knitting'" in result.output and "Traceback" not in result.output
+
+
+def test_serve_builds_the_app_with_the_instance_file(runner: CliRunner, demo_store: Store,
+                                                     tmp_path: Path, monkeypatch) -> None:
+    import waitress
+
+    served = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, **kw))
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("BOROUGH_NAME = 'Knowsley'\n")
+    result = runner.invoke(main, ["--database-url", demo_store.url, "serve", "--port", "5001"],
+                           env={"MAPPING_INSTANCE_DIR": str(instance),
+                                "MAPPING_SECRET_KEY": "k"})
+    assert result.exit_code == 0, result.output
+    settings = served["app"].config["MAPPING_SETTINGS"]
+    assert settings.borough_name == "Knowsley" and settings.database_url == demo_store.url
+    assert served["port"] == 5001
