@@ -22,9 +22,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import add_area_attributes, save_area_layer
+from mapping.area_store import add_area_attributes, borough_outline, save_area_layer
 from mapping.areas import areas_from_frame
 from mapping.config import REFERENCE_DIR
 from mapping.errors import DataMissingError, ValidationError
@@ -32,7 +33,7 @@ from mapping.importers import (
     ImportReport,
     prepare_assets,
     prepare_organisations,
-    write_assets,
+    write_assets_in,
 )
 from mapping.register import upsert_records
 from mapping.store import Store
@@ -119,8 +120,9 @@ def _imd_on_2021(lsoa21: gpd.GeoDataFrame, lsoa11: gpd.GeoDataFrame,
     return table
 
 
-def load_demo_areas(store: Store, data_dir: Path, *, progress: Progress = print) -> DemoReport:
-    """Load the Newham layers and their population and IMD tables in one transaction."""
+def load_demo_areas(session: Session, data_dir: Path, *, progress: Progress = print
+                    ) -> DemoReport:
+    """Load the Newham layers and their population and IMD tables (in the caller's transaction)."""
     sources = demo_sources()
     report = DemoReport()
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -146,17 +148,16 @@ def load_demo_areas(store: Store, data_dir: Path, *, progress: Progress = print)
     imd11 = imd.rename(columns={"index_of_multiple_deprivation_imd_rank": S.IMD_RANK,
                                 "index_of_multiple_deprivation_imd_decile": S.IMD_DECILE})
     imd11 = imd11[["lsoa11_code", S.IMD_RANK, S.IMD_DECILE]]
-    with store.transaction() as session:
-        for name, areas in layers.items():
-            src = sources.loc[name]
-            report.layers[name] = save_area_layer(
-                session, name, areas, title=src["title"], source=src["publisher"],
-                licence=src["licence"], attribution=src["attribution"])
-            progress(f"layer {name}: {report.layers[name]} areas")
-        add_area_attributes(session, "lsoa_2021", census, code_column="lsoa21_code")
-        add_area_attributes(session, "lsoa_2021", imd21, code_column=S.AREA_CODE)
-        add_area_attributes(session, "lsoa_2011", mid2020, code_column="LSOA11CD")
-        add_area_attributes(session, "lsoa_2011", imd11, code_column="lsoa11_code")
+    for name, areas in layers.items():
+        src = sources.loc[name]
+        report.layers[name] = save_area_layer(
+            session, name, areas, title=src["title"], source=src["publisher"],
+            licence=src["licence"], attribution=src["attribution"])
+        progress(f"layer {name}: {report.layers[name]} areas")
+    add_area_attributes(session, "lsoa_2021", census, code_column="lsoa21_code")
+    add_area_attributes(session, "lsoa_2021", imd21, code_column=S.AREA_CODE)
+    add_area_attributes(session, "lsoa_2011", mid2020, code_column="LSOA11CD")
+    add_area_attributes(session, "lsoa_2011", imd11, code_column="lsoa11_code")
     progress(f"IMD 2019 on 2021 LSOAs: {report.imd_methods['same code']} by the same code, "
              f"{report.imd_methods['largest overlap']} by largest overlap with a 2011 LSOA")
     return report
@@ -257,12 +258,12 @@ def _food_banks(data_dir: Path, src: pd.Series) -> tuple[pd.DataFrame, pd.DataFr
     return orgs, assets
 
 
-def load_demo_register(store: Store, data_dir: Path, *, boundary: gpd.GeoDataFrame,
+def load_demo_register(session: Session, data_dir: Path, *, boundary: gpd.GeoDataFrame,
                        progress: Progress = print) -> DemoReport:
     """Load the real Newham asset files as the first organisations and assets.
 
     Each file goes through the same validation and geocoding as a user's
-    import, and is written in its own transaction.
+    import, in the caller's transaction.
     """
     sources = demo_sources()
     report = DemoReport()
@@ -272,8 +273,7 @@ def load_demo_register(store: Store, data_dir: Path, *, boundary: gpd.GeoDataFra
     prepared, problems = prepare_organisations(orgs, file="demo organisations")
     if problems:
         raise ValidationError(problems)
-    with store.transaction() as session:
-        upsert_records(session, "organisation", prepared, changed_by="demo loader")
+    upsert_records(session, "organisation", prepared, changed_by="demo loader")
     report.organisations = len(prepared)
     progress(f"organisations: {len(prepared)}")
     frames = {
@@ -287,19 +287,21 @@ def load_demo_register(store: Store, data_dir: Path, *, boundary: gpd.GeoDataFra
     for key, frame in frames.items():
         file = Path(sources.loc[key, "path"]).name
         prepared, problems = prepare_assets(frame, file=file, boundary=boundary)
-        report.assets[key] = write_assets(store, prepared, problems, file=file, rows=len(frame),
-                                          skip_invalid=False, changed_by="demo loader")
+        report.assets[key] = write_assets_in(session, prepared, problems, file=file,
+                                             rows=len(frame), skip_invalid=False,
+                                             changed_by="demo loader")
         progress(report.assets[key].summary())
     return report
 
 
 def load_demo(store: Store, data_dir: Path, *, progress: Progress = print) -> DemoReport:
-    """Load the whole Newham demo (areas, then register); give what was written."""
-    from mapping.area_store import load_area_layer
+    """Load the whole Newham demo (areas, then register) in one transaction; give what was written.
 
-    report = load_demo_areas(store, data_dir, progress=progress)
+    All or nothing: a problem in any file leaves the store as it was.
+    """
     with store.transaction() as session:
-        boundary = load_area_layer(session, "borough")
-    register = load_demo_register(store, data_dir, boundary=boundary, progress=progress)
+        report = load_demo_areas(session, data_dir, progress=progress)
+        boundary = borough_outline(session)
+        register = load_demo_register(session, data_dir, boundary=boundary, progress=progress)
     report.organisations, report.assets = register.organisations, register.assets
     return report

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy.orm import Session
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
@@ -334,21 +335,28 @@ def write_assets(store: Store, prepared: pd.DataFrame, problems: list[Problem], 
                  rows: int, skip_invalid: bool, changed_by: str) -> ImportReport:
     """Write prepared assets in one transaction, resolving their organisations; give the report."""
     with store.transaction() as session:
-        org_keys = prepared[S.ORGANISATION_ID]
-        known = organisation_ids(session, org_keys.dropna())
-        for i in rows_where((org_keys.notna() & ~org_keys.isin(list(known))).to_numpy()):
-            problems.append(Problem(f"organisation '{org_keys.iloc[i]}' is not in the register; "
-                                    "import the organisations first", row=i + 1,
-                                    field=S.ORGANISATION_ID, file=file))
-        good, report = _finish(prepared, problems, file=file, rows=rows,
-                               skip_invalid=skip_invalid)
-        good = good.assign(organisation_id=good[S.ORGANISATION_ID].map(known).astype(object))
-        good = good.drop(columns=[S.ORGANISATION_ID])
-        good["organisation_id"] = good["organisation_id"].where(good["organisation_id"].notna(),
-                                                                None)
-        report.counts = upsert_records(session, "asset", good, changed_by=changed_by)
-        if S.IN_BOROUGH in good.columns:
-            report.outside_borough = int((good[S.IN_BOROUGH] == False).sum())  # noqa: E712
+        return write_assets_in(session, prepared, problems, file=file, rows=rows,
+                               skip_invalid=skip_invalid, changed_by=changed_by)
+
+
+def write_assets_in(session: Session, prepared: pd.DataFrame, problems: list[Problem], *,
+                    file: str, rows: int, skip_invalid: bool, changed_by: str) -> ImportReport:
+    """Write prepared assets inside the caller's transaction (see :func:`write_assets`)."""
+    org_keys = prepared[S.ORGANISATION_ID]
+    known = organisation_ids(session, org_keys.dropna())
+    for i in rows_where((org_keys.notna() & ~org_keys.isin(list(known))).to_numpy()):
+        problems.append(Problem(f"organisation '{org_keys.iloc[i]}' is not in the register; "
+                                "import the organisations first", row=i + 1,
+                                field=S.ORGANISATION_ID, file=file))
+    good, report = _finish(prepared, problems, file=file, rows=rows,
+                           skip_invalid=skip_invalid)
+    good = good.assign(organisation_id=good[S.ORGANISATION_ID].map(known).astype(object))
+    good = good.drop(columns=[S.ORGANISATION_ID])
+    good["organisation_id"] = good["organisation_id"].where(good["organisation_id"].notna(),
+                                                            None)
+    report.counts = upsert_records(session, "asset", good, changed_by=changed_by)
+    if S.IN_BOROUGH in good.columns:
+        report.outside_borough = int((good[S.IN_BOROUGH] == False).sum())  # noqa: E712
     return report
 
 

@@ -210,7 +210,8 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         store = Store(url)
         store.upgrade()
-        load_demo_areas(store, data_dir, progress=lambda _m: None)
+        with store.transaction() as session:
+            load_demo_areas(session, data_dir, progress=lambda _m: None)
         org_file = Path(tmp) / "synthetic_organisations.csv"
         SYNTHETIC_ORGANISATIONS.to_csv(org_file, index=False)
         import_organisations(store, org_file)

@@ -98,3 +98,20 @@ def test_organisations_carry_org_id_identifiers(demo_store: Store) -> None:
     assert orgs.loc["coopsuk:R001756", "org_id"] == "GB-COH-04733715"
     assert orgs.loc["givefood:newham", "org_id"].startswith("GB-CHC-")
     assert orgs.loc["coopsuk:R002410", "org_id"] == "GB-COH-01754656"
+
+
+def test_a_bad_file_leaves_the_store_as_it_was(store: Store, data_dir, tmp_path) -> None:
+    import shutil
+
+    from mapping.errors import ValidationError
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir / "newham", copy / "newham")  # a temporary copy, for this test only
+    banks = copy / "newham/assets/givefood_foodbanks_newham_partial.csv"
+    banks.write_text(banks.read_text(encoding="utf-8").replace("51.", "91.", 1), encoding="utf-8")
+    with pytest.raises(ValidationError, match="givefood"):
+        load_demo(store, copy, progress=lambda _m: None)
+    with store.transaction() as session:
+        assert session.scalar(select(func.count(Asset.id))) == 0
+        assert session.scalar(select(func.count(Organisation.id))) == 0
+        assert list_layers(session).empty
