@@ -18,11 +18,13 @@ Three pure functions turn points into a *cost table*:
 The cost table (the contract with :mod:`mapping.access`)
 -------------------------------------------------------
 A :class:`pandas.DataFrame` in long form, one row per (demand point, supply site) pair that
-is reachable within the cut-off (``metres <= cutoff_min * walk_speed_m_per_min``), ordered
-by demand point then supply site, both in input order:
+is reachable within the cut-off (``metres <= cutoff_min * walk_speed_m_per_min``), in the
+order the search finds them (the same for the same inputs; sort it to read it):
 
 - :data:`COST_DEMAND` (``"demand_id"``), :data:`COST_SUPPLY` (``"supply_id"``): the ids
-  from the inputs' id columns, with their dtype;
+  from the inputs' id columns, as categoricals whose categories are all the input ids, in
+  input order and with their dtype (a cost table repeats each id many times: codes are
+  cheap to build and to look up; they compare, merge and export like the ids);
 - :data:`COST_METRES` (``"metres"``), :data:`COST_MINUTES` (``"minutes"``): float64;
   ``minutes = metres / walk_speed_m_per_min``.
 
@@ -556,20 +558,34 @@ def _network(graph: nx.MultiDiGraph | WalkingNetwork) -> WalkingNetwork:
     return graph if isinstance(graph, WalkingNetwork) else prepare_network(graph)
 
 
-def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> np.ndarray:
-    """Give the EPSG:27700 coordinates of ``points``, after checking ids and geometry."""
+class _Points(NamedTuple):
+    """Checked points: EPSG:27700 coordinates and the ids, unique, as an index."""
+
+    xy: np.ndarray
+    ids: pd.Index
+
+
+def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> _Points:
+    """Give the EPSG:27700 coordinates and ids of ``points``, after checking ids and geometry."""
     require_crs(points, what=what)
     if id_column not in points.columns:
         raise ValidationError([Problem(f"no id column {id_column!r}", field=id_column)],
                               summary=f"{what} is not valid")
     problems: list[Problem] = []
-    ids = points[id_column]
-    for row in np.flatnonzero(ids.isna().to_numpy()):
-        problems.append(Problem("id is missing", row=int(row) + 1, field=id_column))
-    for row in np.flatnonzero(ids.duplicated().to_numpy() & ids.notna().to_numpy()):
-        problems.append(Problem(f"id {ids.iloc[row]!r} is repeated", row=int(row) + 1, field=id_column))
-    geometry = points.geometry.to_crs(METRIC_CRS).to_numpy()
-    not_point = (shapely.get_type_id(geometry) != 0) | shapely.is_empty(geometry)
+    column = points[id_column]
+    # Hashed once: the index keeps is_unique, so the cost table's categories reuse it.
+    ids = pd.Index(column.array, name=id_column)
+    if ids.hasnans or not ids.is_unique:
+        for row in np.flatnonzero(column.isna().to_numpy()):
+            problems.append(Problem("id is missing", row=int(row) + 1, field=id_column))
+        for row in np.flatnonzero(column.duplicated().to_numpy() & column.notna().to_numpy()):
+            problems.append(Problem(f"id {column.iloc[row]!r} is repeated", row=int(row) + 1,
+                                    field=id_column))
+    geometry = points.geometry
+    if not geometry.crs.equals(METRIC_CRS):
+        geometry = geometry.to_crs(METRIC_CRS)
+    values = geometry.to_numpy()
+    not_point = (shapely.get_type_id(values) != 0) | shapely.is_empty(values)
     for row in np.flatnonzero(not_point):
         problems.append(Problem("geometry must be a point (for an area, give its representative "
                                 "point or population-weighted centroid)", row=int(row) + 1,
@@ -577,7 +593,7 @@ def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> np.ndar
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise ValidationError(problems, summary=f"{what} is not valid")
-    return shapely.get_coordinates(geometry).astype("float64").reshape(len(geometry), 2)
+    return _Points(shapely.get_coordinates(values).astype("float64").reshape(len(values), 2), ids)
 
 
 def _snap(network: WalkingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -624,10 +640,10 @@ def snap_points(
         If ids are missing or repeated, or a geometry is not a point.
     """
     network = _network(graph)
-    xy = _point_xy(points, id_column=id_column, what="points")
-    position, snap_m = _snap(network, xy)
+    checked = _point_xy(points, id_column=id_column, what="points")
+    position, snap_m = _snap(network, checked.xy)
     far = snap_m > max_snap_m
-    too_far = pd.DataFrame({SNAP_ID: points[id_column].to_numpy()[far], SNAP_M: snap_m[far]})
+    too_far = pd.DataFrame({SNAP_ID: checked.ids.to_numpy()[far], SNAP_M: snap_m[far]})
     return Snapped(network.node_ids.to_numpy()[position], snap_m, too_far)
 
 
@@ -676,11 +692,12 @@ def network_costs(
     """
     settings = TravelSettings() if settings is None else settings
     network = _network(graph)
-    d_pos, d_snap = _snap(network, _point_xy(demand, id_column=id_column, what="demand"))
-    s_pos, s_snap = _snap(network, _point_xy(supply, id_column=id_column, what="supply"))
+    d_points = _point_xy(demand, id_column=id_column, what="demand")
+    s_points = _point_xy(supply, id_column=id_column, what="supply")
+    d_pos, d_snap = _snap(network, d_points.xy)
+    s_pos, s_snap = _snap(network, s_points.xy)
     limit = settings.max_snap_m
-    # Each id column read once: a GeoDataFrame column lookup is not cheap next to the rest.
-    d_ids, s_ids = demand[id_column], supply[id_column]
+    d_ids, s_ids = d_points.ids, s_points.ids
     unsnapped = (_unsnapped("demand", d_ids, d_snap, limit)
                  + _unsnapped("supply", s_ids, s_snap, limit))
     d_keep, s_keep = np.flatnonzero(d_snap <= limit), np.flatnonzero(s_snap <= limit)
@@ -811,8 +828,9 @@ def straight_line_costs(
         If a frame has no CRS, ids are missing or repeated, or a geometry is not a point.
     """
     settings = TravelSettings() if settings is None else settings
-    d_xy = _point_xy(demand, id_column=id_column, what="demand")
-    s_xy = _point_xy(supply, id_column=id_column, what="supply")
+    d_points = _point_xy(demand, id_column=id_column, what="demand")
+    s_points = _point_xy(supply, id_column=id_column, what="supply")
+    d_xy, s_xy = d_points.xy, s_points.xy
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if len(d_xy) and len(s_xy):
         found = cKDTree(d_xy).sparse_distance_matrix(
@@ -821,7 +839,7 @@ def straight_line_costs(
         metres = found["v"] * settings.circuity_factor
         keep = metres <= settings.cutoff_m
         pairs.append((found["i"][keep], found["j"][keep], metres[keep]))
-    table = _cost_table(demand[id_column], supply[id_column], pairs, settings.walk_speed_m_per_min)
+    table = _cost_table(d_points.ids, s_points.ids, pairs, settings.walk_speed_m_per_min)
     return _label(table, fallback_label(settings.circuity_factor), settings, ())
 
 
@@ -857,31 +875,27 @@ def unsnapped_frame(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unsnapped(
-    role: str, ids: pd.Series, snap_m: np.ndarray, max_snap_m: float
+    role: str, ids: pd.Index, snap_m: np.ndarray, max_snap_m: float
 ) -> tuple[UnsnappedPoint, ...]:
-    values = ids.to_numpy()
     return tuple(
-        UnsnappedPoint(role, values[i], float(snap_m[i])) for i in np.flatnonzero(snap_m > max_snap_m)
+        UnsnappedPoint(role, ids[i], float(snap_m[i])) for i in np.flatnonzero(snap_m > max_snap_m)
     )
 
 
 def _cost_table(
-    demand_ids: pd.Series,
-    supply_ids: pd.Series,
+    demand_ids: pd.Index,
+    supply_ids: pd.Index,
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     walk_speed_m_per_min: float,
 ) -> pd.DataFrame:
-    """Give the long table of (demand row, supply row, metres) pairs in demand-major order."""
+    """Give the long table of (demand row, supply row, metres) pairs, in the order found."""
     d = np.concatenate([np.empty(0, "intp")] + [p[0] for p in pairs]).astype("intp")
     s = np.concatenate([np.empty(0, "intp")] + [p[1] for p in pairs]).astype("intp")
     metres = np.concatenate([np.empty(0, "float64")] + [p[2] for p in pairs]).astype("float64")
-    order = _demand_major(d, s, len(demand_ids), len(supply_ids))
-    if order is not None:
-        d, s, metres = d[order], s[order], metres[order]
     return pd.DataFrame(
         {
-            COST_DEMAND: demand_ids.array.take(d),
-            COST_SUPPLY: supply_ids.array.take(s),
+            COST_DEMAND: _id_column(demand_ids, d),
+            COST_SUPPLY: _id_column(supply_ids, s),
             COST_METRES: metres,
             COST_MINUTES: metres / walk_speed_m_per_min,
         },
@@ -889,18 +903,14 @@ def _cost_table(
     )
 
 
-def _demand_major(d: np.ndarray, s: np.ndarray, n_demand: int, n_supply: int) -> np.ndarray | None:
-    """Give the order that sorts pairs by demand row then supply row; ``None`` if sorted already."""
-    if len(d) < 2:
-        return None
-    ahead = (d[1:] > d[:-1]) | ((d[1:] == d[:-1]) & (s[1:] > s[:-1]))
-    if ahead.all():
-        return None
-    if max(n_demand, n_supply) <= np.iinfo(np.uint16).max:
-        # Two stable passes on 16-bit keys are radix sorts in numpy: O(n), ~5× a lexsort.
-        by_supply = np.argsort(s.astype(np.uint16), kind="stable")
-        return by_supply[np.argsort(d[by_supply].astype(np.uint16), kind="stable")]
-    return np.lexsort((s, d))
+def _id_column(ids: pd.Index, rows: np.ndarray) -> pd.Categorical:
+    """Give ``ids[rows]`` as a categorical over all ``ids`` (unique, checked by :func:`_point_xy`).
+
+    A cost table repeats every id many times: as categorical codes the column takes no
+    string copies to build, and :mod:`mapping.access` reads the codes instead of hashing
+    every row's id again. It compares, merges and writes like the ids themselves.
+    """
+    return pd.Categorical.from_codes(rows, dtype=pd.CategoricalDtype(ids.rename(None)))
 
 
 def _label(

@@ -169,6 +169,16 @@ def test_nearest_tie_goes_to_the_smaller_site_id() -> None:
     assert nearest_minutes(costs, demand).at["a", NEAREST_SITE] == "x"
 
 
+def test_nearest_tie_goes_to_the_smaller_site_id_in_a_built_table() -> None:
+    # The builders' id columns are categorical in input order ("y" first): ties still go by id.
+    demand = gpd.GeoDataFrame({ID: ["a"], DEMAND: [1.0]}, geometry=[Point(0, 0)], crs="EPSG:27700")
+    supply = gpd.GeoDataFrame({ID: ["y", "x"], SUPPLY: [1.0, 1.0]},
+                              geometry=[Point(0, 100), Point(100, 0)], crs="EPSG:27700")
+    costs = straight_line_costs(demand, supply)
+    assert isinstance(costs[SUPPLY_ID].dtype, pd.CategoricalDtype)
+    assert nearest_minutes(costs, demand).at["a", NEAREST_SITE] == "x"
+
+
 def test_area_access_combines_the_measures(
         grid: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
     costs, demand, supply = grid
