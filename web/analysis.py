@@ -223,7 +223,7 @@ def gaps() -> Any:
             analysis.options.category, analysis.options.category),
         query=query, ownership=[c.replace("-", "_") for c in S.OWNERSHIP_CLASSES],
         methods=METHODS, what_if=analysis.what_if_line(),
-        query_without_add={k: v for k, v in query.items() if k != "add"},
+        query_without_add={k: v for k, v in query.items() if k != "add"}, max_proposed=MAX_PROPOSED,
     )
 
 

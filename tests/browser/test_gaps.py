@@ -33,3 +33,27 @@ def test_gaps_page_renders_areas_legend_and_sites_offline(live_server, browser_p
     shot = screenshot(page, "gaps")
     assert shot.stat().st_size > 10_000
     assert problems == []
+
+
+def test_clicking_the_map_proposes_sites_and_shows_before_and_after(live_server, browser_page) -> None:
+    page, problems = browser_page
+    page.goto(live_server + "/gaps?category=community_space")
+    page.wait_for_selector(".area-legend", timeout=15_000)
+    box = page.locator(".map-wrap .leaflet-container").first.bounding_box()
+    assert box is not None
+    # Two clicks near the middle of the borough: two boxes filled, the second one added.
+    for dx in (-40, 40):
+        page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
+    fields = page.locator('#gap-form input[name="add"]')
+    assert fields.count() == 2
+    values = [fields.nth(i).input_value() for i in range(2)]
+    for value in values:
+        lon, lat = (float(v) for v in value.split(","))
+        assert -0.1 < lon < 0.15 and 51.45 < lat < 51.6  # a point in or near Newham
+    assert values[0] != values[1]
+    assert page.locator("path.proposed-pending").count() == 2
+    page.locator("#gap-form button[type=submit]").click()
+    page.wait_for_selector("#what-if", timeout=30_000)
+    assert page.locator("#gap-areas-before").inner_text().strip().isdigit()
+    assert page.locator('#gap-form input[name="add"]').count() == 3  # the two sites, and a blank
+    assert problems == []
