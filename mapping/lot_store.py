@@ -82,3 +82,47 @@ def lookup_of(session: Session, name: str) -> pd.DataFrame:
     return (patches[[S.PATCH, "area_codes"]].explode("area_codes")
             .rename(columns={"area_codes": S.AREA_CODE})[[S.AREA_CODE, S.PATCH]]
             .sort_values(S.AREA_CODE).reset_index(drop=True))
+
+
+#: The small-area layer whose figures other layers (wards) are given, and the ward layer.
+SMALL_AREA_LAYER = "lsoa_2021"
+WARD_LAYER = "wards_2023"
+_SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "homecare_hours")
+
+
+def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None,
+                  start: str | None = None
+                  ) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:
+    """Give what :func:`mapping.lots.design_lots` needs from the store.
+
+    Returns the layer's areas (a layer without population figures, such as the
+    wards, gets the sums of its LSOAs by inside point:
+    :func:`mapping.lots.with_small_area_totals`), the ``code`` → group lookup of
+    the layer ``keep_whole`` (areas by inside point), and the lookup of the patch
+    set ``start`` (which must be over the same layer).
+    """
+    from mapping.area_store import load_area_layer
+    from mapping.areas import lookup_by_location
+    from mapping.lots import with_small_area_totals
+
+    areas = load_area_layer(session, layer)
+    if layer != SMALL_AREA_LAYER and S.POPULATION not in areas.columns:
+        small = load_area_layer(session, SMALL_AREA_LAYER)
+        areas = with_small_area_totals(areas, small, [c for c in _SUMMED if c in small.columns])
+    groups = None
+    if keep_whole:
+        if keep_whole == layer:
+            raise ValidationError([Problem("the layer to keep whole must be a coarser layer "
+                                           "than the one designed on", field="keep_whole")])
+        zones = load_area_layer(session, keep_whole)
+        groups = lookup_by_location(areas, zones.assign(_zone=zones[S.AREA_CODE]),
+                                    zone_column="_zone")
+    start_lookup = None
+    if start:
+        start_layer = patch_set_layer(session, start)
+        if start_layer != layer:
+            raise ValidationError([Problem(
+                f"patch set '{start}' is made of '{start_layer}', not '{layer}': start from a "
+                f"layout over the same layer", field="start")])
+        start_lookup = lookup_of(session, start)
+    return areas, groups, start_lookup
