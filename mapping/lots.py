@@ -67,6 +67,9 @@ class LotSettings:
     attempts: int = 10
     """Fresh starting plans to try while the tolerance is not met."""
 
+    patience: int = 15
+    """Bursts without improvement after which an attempt stops (a local optimum)."""
+
     tree_attempts: int = 200
     """Spanning trees drawn for one balanced split before giving up on it."""
 
@@ -395,7 +398,7 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
                         return dict(gc["recursive_tree_part"](
                             gc_graph, list(range(k)), target, "m", epsilon,
                             bipartition_tree_fn=partial(gc["bipartition_tree"],
-                                                        max_attempts=settings.tree_attempts,
+                                                        max_attempts=settings.tree_attempts // 4,
                                                         warn_attempts=10 ** 9),
                             rng=rng))
                 except (RuntimeError, ValueError, gc["BalanceError"]):
@@ -404,6 +407,7 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
 
     best: dict[Hashable, Hashable] | None = None
     best_score = math.inf
+    stale = 0
     attempts = 1 if start is not None else settings.attempts
     for attempt in range(attempts):
         if start is not None:
@@ -412,17 +416,28 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
             first = initial()
         partition = gc["Partition"](gc_graph, first)
         optimiser = gc["Optimizer"](propose, [], partition, score, maximize=False, rng=rng)
-        for _ in optimiser.short_bursts(settings.burst_length, settings.bursts):
-            pass
+        last, still = math.inf, 0
+        for step, _part in enumerate(
+                optimiser.short_bursts(settings.burst_length, settings.bursts), start=1):
+            if step % settings.burst_length:
+                continue
+            # Stop an attempt that has not improved for `patience` bursts: a local optimum.
+            current = float(optimiser.best_score)
+            still = still + 1 if current >= last else 0
+            last = min(last, current)
+            if still >= settings.patience:
+                break
         found = optimiser.best_part
         found_score = score(found)
         say(f"attempt {attempt + 1}: largest deviation "
             f"{max(abs(t / target - 1) for t in totals(found)):.1%}, "
             f"{len(found['cut_edges'])} cut edges")
         if found_score < best_score:
-            best, best_score = dict(found.assignment.to_dict()), found_score
-        if excess(found) == 0:
-            break
+            best, best_score, stale = dict(found.assignment.to_dict()), found_score, 0
+        else:
+            stale += 1
+        if excess(found) == 0 or stale >= 3:
+            break  # met, or three fresh starts in a row found nothing better
     if best is None:  # attempts >= 1, so only if nothing ran
         raise RuntimeError("no design was searched")
     return {codes[cast(int, n)]: p for n, p in best.items()}
