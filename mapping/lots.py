@@ -383,8 +383,8 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
                 side = split(partition.graph.subgraph(nodes), pop_col="m",
                              pop_target=target if one_sided else pair_total / 2,
                              epsilon=tolerance, single_district_cut=one_sided, rng=rng)
-            except gc["Reselect"]:
-                continue
+            except (gc["Reselect"], KeyError):
+                continue  # no balanced split of this pair (KeyError: GerryChain, tiny pairs)
             return partition.flip({n: (pair[0] if n in side else pair[1]) for n in nodes})
         return partition
 
@@ -401,9 +401,11 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
                                                         max_attempts=settings.tree_attempts // 4,
                                                         warn_attempts=10 ** 9),
                             rng=rng))
-                except (RuntimeError, ValueError, gc["BalanceError"]):
+                except (RuntimeError, ValueError, KeyError, gc["BalanceError"]):
                     continue  # no balanced split on these trees: draw again, then widen
-            epsilon = min(epsilon * 1.5 + 0.02, 0.99)
+            if epsilon >= 0.9:
+                return _tree_split(numbered, k, rng)
+            epsilon = min(epsilon * 1.5 + 0.02, 0.9)
 
     best: dict[Hashable, Hashable] | None = None
     best_score = math.inf
@@ -441,3 +443,31 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
     if best is None:  # attempts >= 1, so only if nothing ran
         raise RuntimeError("no design was searched")
     return {codes[cast(int, n)]: p for n, p in best.items()}
+
+
+def _tree_split(graph: nx.Graph, k: int, rng: random.Random) -> dict[Hashable, Hashable]:
+    """Give k contiguous parts when no balanced start exists: cut the heaviest part's random
+    spanning tree at its most even edge, k - 1 times (each part stays one piece)."""
+    parts: list[set[int]] = [set(graph.nodes)]
+    while len(parts) < k:
+        splittable = [p for p in parts if len(p) > 1]
+        part = max(splittable, key=lambda p: sum(graph.nodes[n]["m"] for n in p))
+        sub = graph.subgraph(part).copy()
+        for a, b in sorted(sub.edges):
+            sub.edges[a, b]["w"] = rng.random()
+        tree = nx.minimum_spanning_tree(sub, weight="w")
+        total = sum(graph.nodes[n]["m"] for n in part)
+        best_side: set[int] | None = None
+        best_gap = math.inf
+        for a, b in sorted(tree.edges):
+            tree.remove_edge(a, b)
+            side = nx.node_connected_component(tree, a)
+            tree.add_edge(a, b)
+            gap = abs(total / 2 - sum(graph.nodes[n]["m"] for n in side))
+            if gap < best_gap:
+                best_side, best_gap = set(side), gap
+        if best_side is None:
+            break
+        parts.remove(part)
+        parts += [best_side, part - best_side]
+    return {n: i for i, p in enumerate(parts) for n in p}
