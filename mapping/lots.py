@@ -193,24 +193,45 @@ def with_small_area_totals(zones: gpd.GeoDataFrame, small_areas: gpd.GeoDataFram
 
 
 def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame | None
-           ) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """Give the design's units (areas, or groups kept whole) and each area's unit."""
+           ) -> tuple[gpd.GeoDataFrame, pd.Series, nx.Graph, list[str]]:
+    """Give the design's units (areas, or groups kept whole), each area's unit, the units'
+    adjacency graph and notes.
+
+    Units are adjacent when any of their areas share a boundary. A group whose areas
+    are in several pieces by adjacency (an LSOA put in a ward by its inside point, say)
+    becomes one unit per piece, so a lot of whole units is always one piece.
+    """
     codes = areas[S.AREA_CODE].astype(str)
+    area_graph = adjacency_graph(areas)
+    notes: list[str] = []
     if keep_whole is None:
         units = gpd.GeoDataFrame({S.AREA_CODE: codes.to_numpy(), "value": values.to_numpy()},
                                  geometry=areas.geometry.to_numpy(), crs=areas.crs)
-        return units, pd.Series(codes.to_numpy(), index=codes.to_numpy())
+        return units, pd.Series(codes.to_numpy(), index=codes.to_numpy()), area_graph, notes
     group = keep_whole.set_index(S.AREA_CODE)[S.PATCH].astype(str)
     missing = sorted(set(codes) - set(group.index))
     if missing:
         raise ValidationError([Problem(f"area '{c}' lies in none of the areas to keep whole",
                                        field="keep_whole") for c in missing])
-    unit_of = codes.map(group)
+    unit_map: dict[str, str] = {}
+    for name, members in group[codes.to_numpy()].groupby(group[codes.to_numpy()], sort=True):
+        pieces = sorted((sorted(p) for p in nx.connected_components(
+            area_graph.subgraph(members.index.astype(str)))), key=lambda p: (-len(p), p))
+        if len(pieces) > 1:
+            notes.append(f"The areas of {name} are in {len(pieces)} separate pieces by "
+                         "adjacency; each piece was kept whole.")
+        for i, piece in enumerate(pieces):
+            unit_map.update({c: name if i == 0 else f"{name}#{i + 1}" for c in piece})
+    unit_of = codes.map(unit_map)
     frame = gpd.GeoDataFrame({"unit": unit_of.to_numpy(), "value": values.to_numpy()},
                              geometry=areas.geometry.to_numpy(), crs=areas.crs)
     units = frame.dissolve(by="unit", aggfunc={"value": "sum"}).reset_index()
     units = units.rename(columns={"unit": S.AREA_CODE})
-    return units, pd.Series(unit_of.to_numpy(), index=codes.to_numpy())
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(units[S.AREA_CODE])
+    graph.add_edges_from((unit_map[a], unit_map[b]) for a, b in area_graph.edges
+                         if unit_map[a] != unit_map[b])
+    return units, pd.Series(unit_of.to_numpy(), index=codes.to_numpy()), graph, notes
 
 
 def _connected_or_raise(graph: nx.Graph) -> None:
@@ -293,11 +314,10 @@ def design_lots(
         raise ValidationError(problems, summary="the design options are not valid")
     say = progress or (lambda _m: None)
     values = measure_values(areas, measure)
-    units, unit_of = _units(areas, values, keep_whole)
+    units, unit_of, graph, unit_notes = _units(areas, values, keep_whole)
     if len(units) < k:
         raise ValidationError([Problem(f"{k} lots need at least {k} areas to keep whole; there "
                                        f"are {len(units)}", field="k")])
-    graph = adjacency_graph(units)
     _connected_or_raise(graph)
     for node, value in zip(units[S.AREA_CODE], units["value"], strict=True):
         graph.nodes[node]["m"] = float(value)
@@ -332,7 +352,8 @@ def design_lots(
                        lots=lots, measure=measure, k=k, tolerance=tolerance, seed=seed,
                        imbalance=float(lots["deviation"].abs().max()), cut_edges=cut,
                        keep_whole=keep_whole_name if keep_whole is not None else None,
-                       started_from="an existing layout" if start is not None else None)
+                       started_from="an existing layout" if start is not None else None,
+                       notes=list(unit_notes))
     if not design.met:
         design.notes.append(
             f"The tolerance ±{tolerance:.0%} could not be met: the best design found has a "

@@ -1,7 +1,7 @@
 """The lots map (folium) and the balance chart (plain SVG), built without Flask or I/O.
 
-Lots are filled in a qualitative palette (ColorBrewer Set3/Paired, so neighbours
-differ), named at a point inside each, with a tooltip of the lot's total and its
+Lots are filled in a qualitative palette (ColorBrewer Set3: twelve distinct
+hues), named at a point inside each, with a tooltip of the lot's total and its
 deviation from the ideal. Every text reaches the page HTML-escaped
 (:func:`mapping.render.html_entities` for folium's tooltips), and the map loads
 nothing from the internet (:func:`mapping.render.localise_assets`).
@@ -22,9 +22,9 @@ from mapping._render_assets import MapLegend, js_literal
 from mapping.render import _label_points, _to_lonlat, html_entities, localise_assets
 from mapping.render_gaps import _BACKGROUND, _base_map
 
-#: Lot colours (ColorBrewer "Paired", 12 classes), repeated beyond 12 lots.
-LOT_COLOURS: Final = ("#a6cee3", "#1f78b4", "#b2df8a", "#33a02c", "#fb9a99", "#e31a1c",
-                      "#fdbf6f", "#ff7f00", "#cab2d6", "#6a3d9a", "#ffff99", "#b15928")
+#: Lot colours (ColorBrewer "Set3", 12 distinct hues), repeated beyond 12 lots.
+LOT_COLOURS: Final = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
+                      "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
 
 
 def lot_colour(i: int) -> str:
