@@ -87,7 +87,8 @@ def lookup_of(session: Session, name: str) -> pd.DataFrame:
 #: The small-area layer whose figures other layers (wards) are given, and the ward layer.
 SMALL_AREA_LAYER = "lsoa_2021"
 WARD_LAYER = "wards_2023"
-_SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "homecare_hours")
+_SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "demand_estimate",
+           "homecare_hours")
 
 
 def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None,
@@ -103,11 +104,14 @@ def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None
     """
     from mapping.area_store import load_area_layer
     from mapping.areas import lookup_by_location
-    from mapping.lots import with_small_area_totals
+    from mapping.lots import measure_values, with_small_area_totals
 
     areas = load_area_layer(session, layer)
     if layer != SMALL_AREA_LAYER and S.POPULATION not in areas.columns:
         small = load_area_layer(session, SMALL_AREA_LAYER)
+        if S.POPULATION_65_PLUS in small.columns and S.IMD_DECILE in small.columns:
+            # Weighted per LSOA, then summed: a ward's mean decile would blur it.
+            small = small.assign(demand_estimate=measure_values(small, "demand_estimate"))
         areas = with_small_area_totals(areas, small, [c for c in _SUMMED if c in small.columns])
     groups = None
     if keep_whole:

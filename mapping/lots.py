@@ -135,7 +135,9 @@ def measure_values(areas: pd.DataFrame, measure: str) -> pd.Series:
     (:func:`mapping.access.demand_from_areas` with IMD weighting); any other name
     is read from the column of that name (e.g. ``homecare_hours`` once imported).
     """
-    if measure == "demand_estimate":
+    if measure == "demand_estimate" and measure in areas.columns:
+        values = pd.to_numeric(areas[measure], errors="coerce")
+    elif measure == "demand_estimate":
         if S.POPULATION_65_PLUS not in areas.columns or S.IMD_DECILE not in areas.columns:
             raise ValidationError([Problem(
                 f"the demand estimate needs '{S.POPULATION_65_PLUS}' and '{S.IMD_DECILE}' on the "
@@ -163,7 +165,8 @@ def measure_values(areas: pd.DataFrame, measure: str) -> pd.Series:
 def available_measures(areas: pd.DataFrame) -> list[str]:
     """Give the balance measures the layer can offer, in :data:`MEASURES` order."""
     out = [m for m in MEASURES if m in areas.columns]
-    if S.POPULATION_65_PLUS in areas.columns and S.IMD_DECILE in areas.columns:
+    if "demand_estimate" not in out and S.POPULATION_65_PLUS in areas.columns \
+            and S.IMD_DECILE in areas.columns:
         out.insert(min(2, len(out)), "demand_estimate")
     return out
 

@@ -149,3 +149,18 @@ def test_newham_wards_and_lsoas_into_eight_contiguous_balanced_lots(demo_store: 
     assert len(by_lsoa.lots) == 8 and by_lsoa.met and by_lsoa.imbalance <= 0.05
     assert_contiguous(lsoas, by_lsoa.lookup)
     assert by_lsoa.lots[S.POPULATION].sum() == lsoas[S.POPULATION].sum()
+
+
+def test_keeping_wards_whole_keeps_lots_contiguous_at_lsoa_level(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        lsoas, groups, _s = design_inputs(session, "lsoa_2021", keep_whole="wards_2023")
+    design = design_lots(lsoas, k=8, tolerance=0.10, seed=0, keep_whole=groups,
+                         keep_whole_name="wards_2023")
+    assert_contiguous(lsoas, design.lookup)
+    merged = groups.merge(design.lookup, on=S.AREA_CODE, suffixes=("_ward", "_lot"))
+    split = merged.groupby(f"{S.PATCH}_ward")[f"{S.PATCH}_lot"].nunique()
+    # A ward is split only where its LSOAs are themselves in separate pieces, and says so.
+    assert (split <= 2).all()
+    for ward in split[split > 1].index:
+        assert any(ward in note for note in design.notes)
+    assert design.keep_whole == "wards_2023"
