@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
 import shapely
 
@@ -139,12 +140,16 @@ def patches_from_lookup(
     patch_column: str = S.PATCH,
     file: str = "lookup",
     require_complete: bool = True,
+    require_contiguous: bool = False,
 ) -> gpd.GeoDataFrame:
     """Give patches dissolved from a lookup of area code → patch name.
 
     Every area must be in exactly one patch: codes missing from the layer,
     areas in two patches, and (with ``require_complete``) areas in no patch
-    are all reported together as one :class:`ValidationError`.
+    are all reported together as one :class:`ValidationError`. With
+    ``require_contiguous`` (lots), each patch must also be one piece by
+    adjacency (:func:`adjacency_graph`: areas sharing a boundary line), and a
+    patch in several pieces is reported with the areas of each piece.
     """
     require_crs(areas, what="area layer")
     problems = [Problem(f"column '{c}' is missing", field=c, file=file)
@@ -173,6 +178,18 @@ def patches_from_lookup(
         raise ValidationError(problems, summary=f"{file}: the patches do not cover the layer "
                               "exactly once")
     members = pd.DataFrame({S.AREA_CODE: codes, S.PATCH: patches})
+    if require_contiguous:
+        graph = adjacency_graph(areas)
+        for patch, pieces in patch_pieces(graph, members).items():
+            if len(pieces) > 1:
+                listed = "; ".join(", ".join(sorted(p)[:6]) + (" …" if len(p) > 6 else "")
+                                   for p in pieces)
+                problems.append(Problem(
+                    f"patch '{patch}' is in {len(pieces)} separate pieces ({listed}); a lot "
+                    "must be one contiguous piece: move the areas of the smaller pieces into "
+                    "a neighbouring patch", field=patch_column, file=file))
+        if problems:
+            raise ValidationError(problems, summary=f"{file}: not every patch is contiguous")
     merged = areas[[S.AREA_CODE, "geometry"]].merge(members, on=S.AREA_CODE)
     dissolved = merged.dissolve(by=S.PATCH, as_index=False, aggfunc={S.AREA_CODE: list})
     return gpd.GeoDataFrame(
@@ -205,3 +222,37 @@ def lookup_by_location(areas: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
     joined = joined.drop_duplicates(S.AREA_CODE)
     return pd.DataFrame({S.AREA_CODE: joined[S.AREA_CODE].to_numpy(),
                          S.PATCH: joined[zone_column].astype(str).to_numpy()})
+
+
+def adjacency_graph(areas: gpd.GeoDataFrame) -> nx.Graph:
+    """Give the areas' adjacency graph: a node per area code, an edge where two share a boundary.
+
+    Rook contiguity (PySAL ``libpysal.weights.Rook``), measured in EPSG:27700:
+    areas touching at a single point are not neighbours, since a lot joined only
+    at a corner is not one piece on the ground.
+    """
+    require_crs(areas, what="area layer")
+    from libpysal.weights import Rook
+
+    codes = areas[S.AREA_CODE].astype(str).tolist()
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(codes)
+    if len(codes) < 2:
+        return graph
+    metric = gpd.GeoDataFrame(geometry=areas.to_crs(S.METRIC_CRS).geometry.values,
+                              crs=S.METRIC_CRS)
+    weights = Rook.from_dataframe(metric, use_index=False, silence_warnings=True)
+    for i, neighbours in weights.neighbors.items():
+        graph.add_edges_from((codes[int(i)], codes[int(j)]) for j in neighbours)
+    return graph
+
+
+def patch_pieces(graph: nx.Graph, lookup: pd.DataFrame) -> dict[str, list[set[str]]]:
+    """Give each patch's connected pieces (sets of area codes), largest first, by adjacency."""
+    out: dict[str, list[set[str]]] = {}
+    for patch, rows in lookup.groupby(S.PATCH, sort=True):
+        members = [c for c in rows[S.AREA_CODE].astype(str) if c in graph]
+        pieces = sorted((set(c) for c in nx.connected_components(graph.subgraph(members))),
+                        key=lambda p: (-len(p), sorted(p)))
+        out[str(patch)] = pieces
+    return out

@@ -214,3 +214,24 @@ class Submission(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
     submitter_ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class LotDesignRecord(Base):
+    """How a saved lot design was made: its patch set, method, measure, seed and balance."""
+
+    __tablename__ = "lot_designs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patch_set_id: Mapped[int] = mapped_column(
+        ForeignKey("patch_sets.id", ondelete="CASCADE"), unique=True)
+    method: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(String(60))
+    k: Mapped[int] = mapped_column(Integer)
+    tolerance: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    imbalance: Mapped[float] = mapped_column(Float)
+    cut_edges: Mapped[int | None] = mapped_column(Integer)
+    keep_whole: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -80,6 +80,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
     for module in (pages, directory, analysis, records, submissions, auth, api, vendor):
         app.register_blueprint(module.bp)
+    from web import lots
+
+    app.register_blueprint(lots.bp)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -1,0 +1,132 @@
+"""Keeping lot designs in the store: a patch set (so the map and the gap roll-up see it)
+plus how it was made (method, measure, seed, tolerance, imbalance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mapping import schema as S
+from mapping.area_store import load_patches, save_patch_set
+from mapping.errors import NotFoundError, Problem, ValidationError
+from mapping.lots import LotDesign
+from mapping.models import LotDesignRecord, PatchSet
+
+#: Longest name a saved design may have (the patch set's name column).
+MAX_NAME = 100
+
+
+def check_design_name(name: str) -> str:
+    """Give the name stripped, or raise :class:`ValidationError` saying what a name must be."""
+    clean = (name or "").strip()
+    if not clean or len(clean) > MAX_NAME:
+        raise ValidationError([Problem(f"give the design a name of 1 to {MAX_NAME} characters",
+                                       field="name")])
+    return clean
+
+
+def save_lot_design(session: Session, name: str, layer_name: str, design: LotDesign, *,
+                    created_by: str | None = None) -> int:
+    """Store a design as the patch set ``name`` with its making; give its number of lots.
+
+    A patch set or design of the same name is replaced (in the caller's transaction).
+    """
+    name = check_design_name(name)
+    count = save_patch_set(session, name, layer_name, design.lots,
+                           source=f"lot design: {design.method}")
+    patch_set = session.scalar(select(PatchSet).where(PatchSet.name == name))
+    if patch_set is None:  # just saved
+        raise NotFoundError(f"no patch set called '{name}'")
+    session.add(LotDesignRecord(
+        patch_set_id=patch_set.id, method=design.method, measure=design.measure, k=design.k,
+        tolerance=design.tolerance, seed=design.seed, imbalance=design.imbalance,
+        cut_edges=design.cut_edges, keep_whole=design.keep_whole, created_by=created_by,
+        notes=list(design.notes)))
+    return count
+
+
+def lot_design_info(session: Session, name: str) -> dict[str, Any] | None:
+    """Give how a saved design was made (layer, method, measure, k, tolerance, seed,
+    imbalance, cut edges, kept whole, by, when), or ``None`` for a patch set not designed here."""
+    row = session.execute(
+        select(LotDesignRecord, PatchSet).join(PatchSet,
+                                               PatchSet.id == LotDesignRecord.patch_set_id)
+        .where(PatchSet.name == name)).first()
+    if row is None:
+        return None
+    record, patch_set = row
+    return {"name": patch_set.name, "method": record.method, "measure": record.measure,
+            "k": record.k, "tolerance": record.tolerance, "seed": record.seed,
+            "imbalance": record.imbalance, "cut_edges": record.cut_edges,
+            "keep_whole": record.keep_whole, "created_by": record.created_by,
+            "created_at": record.created_at, "notes": list(record.notes or [])}
+
+
+def patch_set_layer(session: Session, name: str) -> str:
+    """Give the name of the layer a patch set is made of."""
+    from mapping.models import AreaLayer
+
+    layer = session.scalar(select(AreaLayer.name).join(PatchSet, PatchSet.layer_id == AreaLayer.id)
+                           .where(PatchSet.name == name))
+    if layer is None:
+        raise NotFoundError(f"no patch set called '{name}'")
+    return str(layer)
+
+
+def lookup_of(session: Session, name: str) -> pd.DataFrame:
+    """Give a stored patch set (or lot design) as a ``code`` → ``patch`` lookup."""
+    patches = load_patches(session, name)
+    return (patches[[S.PATCH, "area_codes"]].explode("area_codes")
+            .rename(columns={"area_codes": S.AREA_CODE})[[S.AREA_CODE, S.PATCH]]
+            .sort_values(S.AREA_CODE).reset_index(drop=True))
+
+
+#: The small-area layer whose figures other layers (wards) are given, and the ward layer.
+SMALL_AREA_LAYER = "lsoa_2021"
+WARD_LAYER = "wards_2023"
+_SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "demand_estimate",
+           "homecare_hours")
+
+
+def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None,
+                  start: str | None = None
+                  ) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:
+    """Give what :func:`mapping.lots.design_lots` needs from the store.
+
+    Returns the layer's areas (a layer without population figures, such as the
+    wards, gets the sums of its LSOAs by inside point:
+    :func:`mapping.lots.with_small_area_totals`), the ``code`` → group lookup of
+    the layer ``keep_whole`` (areas by inside point), and the lookup of the patch
+    set ``start`` (which must be over the same layer).
+    """
+    from mapping.area_store import load_area_layer
+    from mapping.areas import lookup_by_location
+    from mapping.lots import measure_values, with_small_area_totals
+
+    areas = load_area_layer(session, layer)
+    if layer != SMALL_AREA_LAYER and S.POPULATION not in areas.columns:
+        small = load_area_layer(session, SMALL_AREA_LAYER)
+        if S.POPULATION_65_PLUS in small.columns and S.IMD_DECILE in small.columns:
+            # Weighted per LSOA, then summed: a ward's mean decile would blur it.
+            small = small.assign(demand_estimate=measure_values(small, "demand_estimate"))
+        areas = with_small_area_totals(areas, small, [c for c in _SUMMED if c in small.columns])
+    groups = None
+    if keep_whole:
+        if keep_whole == layer:
+            raise ValidationError([Problem("the layer to keep whole must be a coarser layer "
+                                           "than the one designed on", field="keep_whole")])
+        zones = load_area_layer(session, keep_whole)
+        groups = lookup_by_location(areas, zones.assign(_zone=zones[S.AREA_CODE]),
+                                    zone_column="_zone")
+    start_lookup = None
+    if start:
+        start_layer = patch_set_layer(session, start)
+        if start_layer != layer:
+            raise ValidationError([Problem(
+                f"patch set '{start}' is made of '{start_layer}', not '{layer}': start from a "
+                f"layout over the same layer", field="start")])
+        start_lookup = lookup_of(session, start)
+    return areas, groups, start_lookup

@@ -1,0 +1,497 @@
+"""Designing lots: k contiguous areas-groups balanced on a measure, and compact.
+
+The method is a recombination ("ReCom") Markov chain in GerryChain (DeFord,
+Duchin & Solomon 2021, "Recombination: a family of Markov chains for
+redistricting", Harvard Data Science Review 3.1), driven as an optimiser by
+short bursts (Cannon, Goldbloom-Helzner, Gupta, Matthews & Suwal 2023, "Voting
+rights, Markov chains, and optimization by short bursts", Methodology and
+Computing in Applied Probability 25). It starts from a random balanced plan
+(GerryChain's ``recursive_tree_part``: spanning trees cut at balanced edges).
+Each step merges two neighbouring lots and splits them again along a random
+spanning tree, so every lot stays one contiguous piece by construction. The score
+each burst climbs is first the imbalance beyond the tolerance, then the number
+of cut edges (neighbouring areas in different lots), the usual compactness
+measure for such plans. The random stream is seeded, so a seed gives one design.
+
+Contiguity is by shared boundary lines (:func:`mapping.areas.adjacency_graph`).
+This module does no I/O; :mod:`mapping.lot_store` keeps designs in the store.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final, cast
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+
+from mapping import schema as S
+from mapping.areas import adjacency_graph, lookup_by_location, patches_from_lookup, require_crs
+from mapping.errors import Problem, ValidationError
+
+#: The method as outputs name it.
+METHOD: Final = ("ReCom short bursts (GerryChain; DeFord, Duchin & Solomon 2021; "
+                 "Cannon et al. 2023), rook contiguity")
+#: The balance measures a design offers by default, and how pages name them.
+MEASURES: Final = {
+    S.POPULATION: "population (Census 2021)",
+    S.POPULATION_65_PLUS: "people aged 65+ (Census 2021)",
+    "demand_estimate": "demand estimate: people aged 65+ weighted by deprivation "
+                       "(IMD decile 1 counts double)",
+    "homecare_hours": "current homecare hours (when a table of them is imported)",
+}
+DEFAULT_K: Final = 8
+DEFAULT_TOLERANCE: Final = 0.10
+#: A lot name's prefix; lots are numbered from north to south.
+LOT_PREFIX: Final = "Lot"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LotSettings:
+    """How a design is searched; one line of help per field."""
+
+    bursts: int = 60
+    """Short bursts per attempt; each starts from the best plan so far."""
+
+    burst_length: int = 10
+    """ReCom steps in one burst."""
+
+    attempts: int = 10
+    """Fresh starting plans to try while the tolerance is not met."""
+
+    patience: int = 15
+    """Bursts without improvement after which an attempt stops (a local optimum)."""
+
+    tree_attempts: int = 200
+    """Spanning trees drawn for one balanced split before giving up on it."""
+
+
+@dataclass
+class LotDesign:
+    """A design: the lookup, the dissolved lots and how well they are balanced."""
+
+    lookup: pd.DataFrame
+    """``code`` → ``patch`` (the lot name), one row per area of the layer."""
+    lots: gpd.GeoDataFrame
+    """``patch``, ``area_codes``, ``areas``, the measure's total, ``deviation`` (share of the
+    ideal, signed), the dissolved outline (EPSG:4326)."""
+    measure: str
+    k: int
+    tolerance: float
+    seed: int
+    imbalance: float
+    """The largest absolute deviation from the ideal total, as a share (0.04 = 4%)."""
+    cut_edges: int
+    """Pairs of neighbouring areas in different lots (fewer is more compact)."""
+    method: str = METHOD
+    keep_whole: str | None = None
+    """What was kept whole (e.g. "wards_2023"), or None."""
+    started_from: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        """Give True when every lot is within the tolerance."""
+        return self.imbalance <= self.tolerance + 1e-12
+
+    def summary(self) -> str:
+        """Give one line: lots, measure, achieved imbalance against the tolerance, method."""
+        verdict = ("within" if self.met else "NOT within")
+        return (f"{self.k} lots balanced on {self.measure}: largest deviation "
+                f"{self.imbalance:.1%}, {verdict} ±{self.tolerance:.0%}; {self.cut_edges} cut "
+                f"edges; method {self.method}; seed {self.seed}")
+
+
+def _gerrychain() -> dict[str, Any]:
+    # GerryChain sets warnings.simplefilter("once") when imported; keep that to itself.
+    with warnings.catch_warnings():
+        from gerrychain import Graph, Partition
+        from gerrychain.optimization import SingleMetricOptimizer
+        from gerrychain.partition.initial_partition_generators import recursive_tree_part
+        from gerrychain.proposals.tree_proposals import _candidate_district_pairs
+        from gerrychain.tree.bipartition_tree import (
+            PopulationBalanceError,
+            ReselectException,
+            bipartition_tree,
+        )
+    return {"Graph": Graph, "Partition": Partition, "Optimizer": SingleMetricOptimizer,
+            "recursive_tree_part": recursive_tree_part, "pairs": _candidate_district_pairs,
+            "Reselect": ReselectException, "BalanceError": PopulationBalanceError,
+            "bipartition_tree": bipartition_tree}
+
+
+def measure_values(areas: pd.DataFrame, measure: str) -> pd.Series:
+    """Give the balance measure per area (indexed like ``areas``), checked: numbers, none negative.
+
+    ``demand_estimate`` is people aged 65+ weighted by deprivation
+    (:func:`mapping.access.demand_from_areas` with IMD weighting); any other name
+    is read from the column of that name (e.g. ``homecare_hours`` once imported).
+    """
+    if measure == "demand_estimate" and measure in areas.columns:
+        values = pd.to_numeric(areas[measure], errors="coerce")
+    elif measure == "demand_estimate":
+        if S.POPULATION_65_PLUS not in areas.columns or S.IMD_DECILE not in areas.columns:
+            raise ValidationError([Problem(
+                f"the demand estimate needs '{S.POPULATION_65_PLUS}' and '{S.IMD_DECILE}' on the "
+                "layer; design on LSOAs, or on wards with their LSOA totals", field="measure")])
+        weight = 1 + (10 - pd.to_numeric(areas[S.IMD_DECILE], errors="coerce")) / 9
+        values = pd.to_numeric(areas[S.POPULATION_65_PLUS], errors="coerce") * weight
+    elif measure not in areas.columns:
+        have = [c for c in areas.columns if c not in (S.AREA_CODE, S.AREA_NAME, "geometry")]
+        raise ValidationError([Problem(
+            f"the layer has no '{measure}' column (it has: {', '.join(map(str, have)) or 'none'});"
+            " import a table of it with `mapping import-table`", field="measure")])
+    else:
+        values = pd.to_numeric(areas[measure], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        codes = areas.loc[bad, S.AREA_CODE].astype(str).tolist()
+        raise ValidationError(
+            [Problem(f"area '{c}' has no {measure} value, or a negative one", field=measure)
+             for c in codes], summary=f"{int(bad.sum())} areas cannot be balanced on {measure}")
+    if float(values.sum()) <= 0:
+        raise ValidationError([Problem(f"every area has {measure} 0", field=measure)])
+    return values.astype(float)
+
+
+def available_measures(areas: pd.DataFrame) -> list[str]:
+    """Give the balance measures the layer can offer, in :data:`MEASURES` order."""
+    out = [m for m in MEASURES if m in areas.columns]
+    if "demand_estimate" not in out and S.POPULATION_65_PLUS in areas.columns \
+            and S.IMD_DECILE in areas.columns:
+        out.insert(min(2, len(out)), "demand_estimate")
+    return out
+
+
+def with_small_area_totals(zones: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame,
+                           columns: list[str]) -> gpd.GeoDataFrame:
+    """Give zones (e.g. wards) with the sums of small-area columns (e.g. LSOA population).
+
+    Each small area counts wholly in the zone holding its representative point
+    (:func:`mapping.areas.lookup_by_location`); 2021 LSOAs do not nest exactly in
+    the 2022 wards, so a ward total is close to, not exactly, its own census count.
+    ``imd_decile`` becomes the population-weighted mean decile, rounded.
+    """
+    zone_key = "_zone"
+    lookup = lookup_by_location(small_areas, zones.assign(**{zone_key: zones[S.AREA_CODE]}),
+                                zone_column=zone_key)
+    table = small_areas.drop(columns="geometry").merge(lookup.rename(
+        columns={S.PATCH: zone_key}), on=S.AREA_CODE)
+    sums = table.groupby(zone_key)[[c for c in columns if c != S.IMD_DECILE]].sum()
+    if S.IMD_DECILE in columns and S.POPULATION in table.columns:
+        weighted = (table[S.IMD_DECILE].astype(float) * table[S.POPULATION]).groupby(
+            table[zone_key]).sum() / table.groupby(zone_key)[S.POPULATION].sum()
+        sums[S.IMD_DECILE] = weighted.round()
+    out = zones.drop(columns=[c for c in columns if c in zones.columns]).join(
+        sums, on=S.AREA_CODE)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=zones.crs)
+
+
+def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame | None
+           ) -> tuple[gpd.GeoDataFrame, pd.Series, nx.Graph, list[str]]:
+    """Give the design's units (areas, or groups kept whole), each area's unit, the units'
+    adjacency graph and notes.
+
+    Units are adjacent when any of their areas share a boundary. A group whose areas
+    are in several pieces by adjacency (an LSOA put in a ward by its inside point, say)
+    becomes one unit per piece, so a lot of whole units is always one piece.
+    """
+    codes = areas[S.AREA_CODE].astype(str)
+    area_graph = adjacency_graph(areas)
+    notes: list[str] = []
+    if keep_whole is None:
+        units = gpd.GeoDataFrame({S.AREA_CODE: codes.to_numpy(), "value": values.to_numpy()},
+                                 geometry=areas.geometry.to_numpy(), crs=areas.crs)
+        return units, pd.Series(codes.to_numpy(), index=codes.to_numpy()), area_graph, notes
+    group = keep_whole.set_index(S.AREA_CODE)[S.PATCH].astype(str)
+    missing = sorted(set(codes) - set(group.index))
+    if missing:
+        raise ValidationError([Problem(f"area '{c}' lies in none of the areas to keep whole",
+                                       field="keep_whole") for c in missing])
+    unit_map: dict[str, str] = {}
+    for name, members in group[codes.to_numpy()].groupby(group[codes.to_numpy()], sort=True):
+        pieces = sorted((sorted(p) for p in nx.connected_components(
+            area_graph.subgraph(members.index.astype(str)))), key=lambda p: (-len(p), p))
+        if len(pieces) > 1:
+            notes.append(f"The areas of {name} are in {len(pieces)} separate pieces by "
+                         "adjacency; each piece was kept whole.")
+        for i, piece in enumerate(pieces):
+            unit_map.update({c: name if i == 0 else f"{name}#{i + 1}" for c in piece})
+    unit_of = codes.map(unit_map)
+    frame = gpd.GeoDataFrame({"unit": unit_of.to_numpy(), "value": values.to_numpy()},
+                             geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    units = frame.dissolve(by="unit", aggfunc={"value": "sum"}).reset_index()
+    units = units.rename(columns={"unit": S.AREA_CODE})
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(units[S.AREA_CODE])
+    graph.add_edges_from((unit_map[a], unit_map[b]) for a, b in area_graph.edges
+                         if unit_map[a] != unit_map[b])
+    return units, pd.Series(unit_of.to_numpy(), index=codes.to_numpy()), graph, notes
+
+
+def _connected_or_raise(graph: nx.Graph) -> None:
+    pieces = sorted(nx.connected_components(graph), key=len, reverse=True)
+    if len(pieces) > 1:
+        detached = [", ".join(sorted(p)[:5]) for p in pieces[1:]]
+        raise ValidationError([Problem(
+            f"areas {d} share no boundary with the rest of the layer, so no contiguous lot can "
+            "hold them; give a lookup (`mapping import-patches`) instead, or design without "
+            "them", field="geometry") for d in detached],
+            summary="the layer is in separate pieces")
+
+
+def _lot_names(units: gpd.GeoDataFrame, parts: dict[Hashable, set[str]]) -> dict[Hashable, str]:
+    """Name lots "Lot 1" … from north to south (then west to east) by their units' mean point."""
+    points = units.set_index(S.AREA_CODE).to_crs(S.METRIC_CRS).representative_point()
+    order = sorted(parts, key=lambda p: (-round(float(points[list(parts[p])].y.mean()), -2),
+                                         float(points[list(parts[p])].x.mean())))
+    return {p: f"{LOT_PREFIX} {i}" for i, p in enumerate(order, start=1)}
+
+
+def design_lots(
+    areas: gpd.GeoDataFrame,
+    *,
+    k: int = DEFAULT_K,
+    measure: str = S.POPULATION,
+    tolerance: float = DEFAULT_TOLERANCE,
+    seed: int = 0,
+    start: pd.DataFrame | None = None,
+    keep_whole: pd.DataFrame | None = None,
+    keep_whole_name: str | None = None,
+    settings: LotSettings | None = None,
+    progress: Progress | None = None,
+) -> LotDesign:
+    """Give k contiguous lots of the areas, balanced on a measure within a tolerance, compact.
+
+    ReCom optimised by short bursts (GerryChain; DeFord, Duchin & Solomon 2021;
+    Cannon et al. 2023): see the module docstring. When the tolerance cannot be
+    met, the best design found is returned with its imbalance and a note says so.
+
+    Parameters
+    ----------
+    areas
+        An area layer (``code``, polygons, any CRS) with the measure column.
+    k
+        Number of lots.
+    measure
+        A column of ``areas`` (``population``, ``population_65_plus``,
+        ``homecare_hours``…) or ``demand_estimate`` (:func:`measure_values`).
+    tolerance
+        Largest allowed deviation of a lot's total from the ideal (total ÷ k), as
+        a share: 0.10 is ±10%.
+    seed
+        Seed of the random stream: the same inputs and seed give the same design.
+    start
+        An existing layout to start from (``code`` → ``patch``), each lot contiguous;
+        its number of lots replaces ``k``.
+    keep_whole
+        ``code`` → ``patch`` grouping to keep whole (e.g. LSOAs → their ward, from
+        :func:`mapping.areas.lookup_by_location`); lots are then made of whole groups.
+    keep_whole_name
+        What the groups are, for the outputs (e.g. "wards_2023").
+    settings
+        Search effort (:class:`LotSettings`).
+    progress
+        Called with a line of text as the search goes.
+    """
+    require_crs(areas, what="area layer")
+    settings = settings or LotSettings()
+    problems = []
+    if not isinstance(k, int) or k < 2:
+        problems.append(Problem("give at least 2 lots", field="k"))
+    elif k > len(areas):
+        problems.append(Problem(f"{k} lots need at least {k} areas; the layer has {len(areas)}",
+                                field="k"))
+    if not 0 < tolerance < 1:
+        problems.append(Problem("give a tolerance between 0 and 1 (0.1 = ±10%)",
+                                field="tolerance"))
+    if problems:
+        raise ValidationError(problems, summary="the design options are not valid")
+    say = progress or (lambda _m: None)
+    values = measure_values(areas, measure)
+    units, unit_of, graph, unit_notes = _units(areas, values, keep_whole)
+    if len(units) < k:
+        raise ValidationError([Problem(f"{k} lots need at least {k} areas to keep whole; there "
+                                       f"are {len(units)}", field="k")])
+    _connected_or_raise(graph)
+    for node, value in zip(units[S.AREA_CODE], units["value"], strict=True):
+        graph.nodes[node]["m"] = float(value)
+
+    start_assignment = None
+    if start is not None:
+        patches_from_lookup(areas, start, require_contiguous=True, file="starting layout")
+        lot_of = start.set_index(S.AREA_CODE)[S.PATCH].astype(str)
+        by_unit = pd.DataFrame({"unit": unit_of, "lot": unit_of.index.map(lot_of)})
+        start_assignment = by_unit.groupby("unit")["lot"].agg(lambda s: s.mode().iloc[0])
+        k = int(start_assignment.nunique())
+    best = _search(graph, k=k, tolerance=tolerance, seed=seed, start=start_assignment,
+                   settings=settings, say=say)
+    target = float(units["value"].sum()) / k
+    parts: dict[Hashable, set[str]] = {}
+    for node, part in best.items():
+        parts.setdefault(part, set()).add(str(node))
+    names = _lot_names(units, parts)
+    unit_lot = {node: names[part] for node, part in best.items()}
+    lookup = pd.DataFrame({S.AREA_CODE: unit_of.index,
+                           S.PATCH: [unit_lot[u] for u in unit_of.to_numpy()]})
+    lots = patches_from_lookup(areas, lookup, require_contiguous=True, file="design")
+    totals = pd.Series(values.to_numpy(), index=areas[S.AREA_CODE].astype(str).to_numpy()
+                       ).groupby(lookup.set_index(S.AREA_CODE)[S.PATCH]).sum()
+    lots[measure] = lots[S.PATCH].map(totals).to_numpy()
+    lots["areas"] = lots["area_codes"].map(len)
+    lots["deviation"] = lots[measure] / target - 1
+    lots = lots.sort_values(S.PATCH, key=lambda s: s.str.extract(r"(\d+)$")[0].astype(int)
+                            ).reset_index(drop=True)
+    cut = sum(1 for a, b in graph.edges if unit_lot[a] != unit_lot[b])
+    design = LotDesign(lookup=lookup.sort_values(S.AREA_CODE).reset_index(drop=True),
+                       lots=lots, measure=measure, k=k, tolerance=tolerance, seed=seed,
+                       imbalance=float(lots["deviation"].abs().max()), cut_edges=cut,
+                       keep_whole=keep_whole_name if keep_whole is not None else None,
+                       started_from="an existing layout" if start is not None else None,
+                       notes=list(unit_notes))
+    if not design.met:
+        design.notes.append(
+            f"The tolerance ±{tolerance:.0%} could not be met: the best design found has a "
+            f"largest deviation of {design.imbalance:.1%}. Try a wider tolerance, fewer lots, "
+            "smaller areas (LSOAs rather than wards), or not keeping wards whole.")
+    return design
+
+
+def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
+            start: pd.Series | None, settings: LotSettings, say: Progress
+            ) -> dict[str, Hashable]:
+    """Give the best assignment (node → part) found by seeded ReCom short bursts."""
+    gc = _gerrychain()
+    # Integer nodes 0..n-1 in sorted code order: GerryChain may move the graph to rustworkx,
+    # whose node ids are insertion positions, so these ids survive that move unchanged.
+    codes = sorted(graph.nodes)
+    index = {code: i for i, code in enumerate(codes)}
+    numbered: nx.Graph = nx.Graph()
+    numbered.add_nodes_from((i, {"m": graph.nodes[c]["m"]}) for i, c in enumerate(codes))
+    numbered.add_edges_from(sorted((min(index[a], index[b]), max(index[a], index[b]))
+                                   for a, b in graph.edges))
+    gc_graph = gc["Graph"].from_networkx(numbered)
+    total = sum(d["m"] for _, d in numbered.nodes(data=True))
+    target = total / k
+    rng = random.Random(seed)
+    split = partial(gc["bipartition_tree"], max_attempts=settings.tree_attempts,
+                    warn_attempts=10 ** 9, allow_pair_reselection=True)
+
+    def totals(partition: Any) -> list[float]:
+        return [sum(partition.graph.node_data(n)["m"] for n in nodes)
+                for nodes in partition.parts.values()]
+
+    def excess(partition: Any) -> float:
+        return sum(max(0.0, abs(t / target - 1) - tolerance) for t in totals(partition))
+
+    def score(partition: Any) -> float:
+        # Balance first (any excess outweighs every cut edge), then compactness.
+        return excess(partition) * 1e6 + len(partition["cut_edges"])
+
+    def propose(partition: Any, *, rng: random.Random) -> Any:
+        # ReCom with two kinds of split: halves of the pair's total (spreads imbalance
+        # between neighbours), or one lot at the ideal (pushes the excess on).
+        for pair in gc["pairs"](partition, "district_pairs", rng):
+            nodes = partition.parts[pair[0]] | partition.parts[pair[1]]
+            pair_total = sum(partition.graph.node_data(n)["m"] for n in nodes)
+            one_sided = rng.random() < 0.5
+            try:
+                side = split(partition.graph.subgraph(nodes), pop_col="m",
+                             pop_target=target if one_sided else pair_total / 2,
+                             epsilon=tolerance, single_district_cut=one_sided, rng=rng)
+            except (gc["Reselect"], KeyError):
+                continue  # no balanced split of this pair (KeyError: GerryChain, tiny pairs)
+            return partition.flip({n: (pair[0] if n in side else pair[1]) for n in nodes})
+        return partition
+
+    def initial() -> dict[Hashable, Hashable]:
+        epsilon = tolerance
+        while True:
+            for _ in range(3):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return dict(gc["recursive_tree_part"](
+                            gc_graph, list(range(k)), target, "m", epsilon,
+                            bipartition_tree_fn=partial(gc["bipartition_tree"],
+                                                        max_attempts=settings.tree_attempts // 4,
+                                                        warn_attempts=10 ** 9),
+                            rng=rng))
+                except (RuntimeError, ValueError, KeyError, gc["BalanceError"]):
+                    continue  # no balanced split on these trees: draw again, then widen
+            if epsilon >= 0.9:
+                return _tree_split(numbered, k, rng)
+            epsilon = min(epsilon * 1.5 + 0.02, 0.9)
+
+    best: dict[Hashable, Hashable] | None = None
+    best_score = math.inf
+    stale = 0
+    attempts = 1 if start is not None else settings.attempts
+    for attempt in range(attempts):
+        if start is not None:
+            first: dict[Hashable, Hashable] = {index[c]: str(start[c]) for c in codes}
+        else:
+            first = initial()
+        partition = gc["Partition"](gc_graph, first)
+        optimiser = gc["Optimizer"](propose, [], partition, score, maximize=False, rng=rng)
+        last, still = math.inf, 0
+        for step, _part in enumerate(
+                optimiser.short_bursts(settings.burst_length, settings.bursts), start=1):
+            if step % settings.burst_length:
+                continue
+            # Stop an attempt that has not improved for `patience` bursts: a local optimum.
+            current = float(optimiser.best_score)
+            still = still + 1 if current >= last else 0
+            last = min(last, current)
+            if still >= settings.patience:
+                break
+        found = optimiser.best_part
+        found_score = score(found)
+        say(f"attempt {attempt + 1}: largest deviation "
+            f"{max(abs(t / target - 1) for t in totals(found)):.1%}, "
+            f"{len(found['cut_edges'])} cut edges")
+        if found_score < best_score:
+            best, best_score, stale = dict(found.assignment.to_dict()), found_score, 0
+        else:
+            stale += 1
+        if excess(found) == 0 or stale >= 3:
+            break  # met, or three fresh starts in a row found nothing better
+    if best is None:  # attempts >= 1, so only if nothing ran
+        raise RuntimeError("no design was searched")
+    return {codes[cast(int, n)]: p for n, p in best.items()}
+
+
+def _tree_split(graph: nx.Graph, k: int, rng: random.Random) -> dict[Hashable, Hashable]:
+    """Give k contiguous parts when no balanced start exists: cut the heaviest part's random
+    spanning tree at its most even edge, k - 1 times (each part stays one piece)."""
+    parts: list[set[int]] = [set(graph.nodes)]
+    while len(parts) < k:
+        splittable = [p for p in parts if len(p) > 1]
+        part = max(splittable, key=lambda p: sum(graph.nodes[n]["m"] for n in p))
+        sub = graph.subgraph(part).copy()
+        for a, b in sorted(sub.edges):
+            sub.edges[a, b]["w"] = rng.random()
+        tree = nx.minimum_spanning_tree(sub, weight="w")
+        total = sum(graph.nodes[n]["m"] for n in part)
+        best_side: set[int] | None = None
+        best_gap = math.inf
+        for a, b in sorted(tree.edges):
+            tree.remove_edge(a, b)
+            side = nx.node_connected_component(tree, a)
+            tree.add_edge(a, b)
+            gap = abs(total / 2 - sum(graph.nodes[n]["m"] for n in side))
+            if gap < best_gap:
+                best_side, best_gap = set(side), gap
+        if best_side is None:
+            break
+        parts.remove(part)
+        parts += [best_side, part - best_side]
+    return {n: i for i, p in enumerate(parts) for n in p}
