@@ -1,0 +1,162 @@
+"""Storing spend datasets: an all-or-nothing import, and reading payments back for reports.
+
+Payments are written with one bulk ``INSERT`` per chunk (no ORM objects), inside
+the caller's single transaction, so a million rows take seconds and a failure
+leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from mapping import spend as SP
+from mapping.errors import NotFoundError, Problem, ValidationError
+from mapping.models import SpendDataset, SpendLine, SpendPayment
+from mapping.store import Store
+from mapping.suppliers import FUZZY_THRESHOLD, normalise_supplier_names, refresh_supplier_matches
+
+CHUNK = 50_000
+PAYMENT_COLUMNS = ("line", "body", "department", "service", "supplier_name", "supplier_key",
+                   "company_number", "charity_number", "transaction_id", "paid_on",
+                   "amount_pence", "repairs")
+
+
+@dataclass
+class SpendImport:
+    """What an import did: the dataset written (if any), its cleaning and its matching."""
+
+    dataset_id: int | None
+    spend: SP.SpendFile
+    matches: dict[str, int]
+
+    def summary(self) -> str:
+        """Give the import in a few lines: lines by status, reconciliation, supplier matching."""
+        counts = ", ".join(f"{n} {s}" for s, n in self.spend.counts.items() if n)
+        lines = [f"{self.spend.file}: {self.spend.total_lines} lines ({counts}); "
+                 f"{len(self.spend.payments)} payments written" if self.dataset_id else
+                 f"{self.spend.file}: nothing written",
+                 self.spend.reconciliation().describe()]
+        if self.matches:
+            lines.append("Suppliers: " + ", ".join(f"{n} {m}" for m, n in self.matches.items()))
+        return "\n".join(lines)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.to_dict("records")  # type: ignore[return-value]
+
+
+def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
+                 mapping: dict[str, str] | None = None, skip_invalid: bool = False,
+                 encoding: str = "utf-8", publisher: str | None = None,
+                 licence: str | None = None, attribution: str | None = None,
+                 threshold: float = FUZZY_THRESHOLD, replace: bool = False,
+                 progress: Callable[[str], None] | None = None) -> SpendImport:
+    """Read, clean and store a spend file as dataset ``name``; match its suppliers.
+
+    All or nothing: if any line is rejected, nothing is written and a
+    :class:`ValidationError` lists every rejected line (file, row = line, field,
+    reason) unless ``skip_invalid``, when the valid payments are written and the
+    rejected lines are kept in the cleaning report. ``replace`` overwrites an
+    existing dataset of that name.
+    """
+    say = progress or (lambda _m: None)
+    spend = SP.read_spend(path, mapping=mapping, encoding=encoding)
+    say(f"read {spend.total_lines} lines")
+    if spend.problems and not skip_invalid:
+        raise ValidationError(spend.problems, summary=(
+            f"{spend.file}: {len(spend.problems)} line(s) rejected, nothing imported "
+            "(fix them, or use --skip-invalid to import the rest)"))
+    name = name.strip()
+    if not name:
+        raise ValidationError([Problem("give the dataset a name", field="name")])
+    payments = spend.payments.copy()
+    payments["supplier_key"] = normalise_supplier_names(payments[SP.SUPPLIER])
+    payments["repairs"] = payments["repairs"].where(payments["repairs"] != "", None)
+    with store.transaction() as session:
+        existing = session.scalar(select(SpendDataset).where(SpendDataset.name == name))
+        if existing is not None:
+            if not replace:
+                raise ValidationError([Problem(
+                    f"a spend dataset called '{name}' exists; choose another name or replace it",
+                    field="name")])
+            session.delete(existing)
+            session.flush()
+        rec = spend.reconciliation()
+        dataset = SpendDataset(
+            name=name, file=spend.file, publisher=publisher, licence=licence,
+            attribution=attribution, header_line=spend.header_line,
+            column_mapping=spend.mapping, line_counts=spend.counts,
+            total_lines=spend.total_lines, stated_total_pence=rec.stated_pence,
+            imported_pence=rec.imported_pence, reconciliation=rec.describe(),
+            imported_by=imported_by)
+        session.add(dataset)
+        session.flush()
+        table = SpendPayment.__table__
+        frame = payments[list(PAYMENT_COLUMNS)].assign(dataset_id=dataset.id)
+        for start in range(0, len(frame), CHUNK):
+            session.execute(insert(table), _records(frame.iloc[start:start + CHUNK]))
+        say(f"wrote {len(frame)} payments")
+        lines = spend.lines.assign(dataset_id=dataset.id)
+        if len(lines):
+            session.execute(insert(SpendLine.__table__), _records(lines))
+        suppliers = (payments.groupby("supplier_key", sort=False)
+                     .agg(supplier_name=(SP.SUPPLIER, lambda s: s.mode().iloc[0]),
+                          company_number=(SP.COMPANY_NUMBER, "first"),
+                          charity_number=(SP.CHARITY_NUMBER, "first"))
+                     .reset_index())
+        matches = refresh_supplier_matches(session, suppliers, threshold=threshold)
+        say(f"matched {len(suppliers)} suppliers")
+        dataset_id = dataset.id
+    return SpendImport(dataset_id, spend, matches)
+
+
+def check_spend(path: Path, *, mapping: dict[str, str] | None = None,
+                encoding: str = "utf-8") -> SpendImport:
+    """Give what an import of ``path`` would do, writing nothing (for the column-mapping review)."""
+    return SpendImport(None, SP.read_spend(path, mapping=mapping, encoding=encoding), {})
+
+
+def datasets_frame(session: Session) -> pd.DataFrame:
+    """Give every spend dataset, newest first."""
+    table = SpendDataset.__table__
+    return pd.read_sql(select(table).order_by(table.c.imported_at.desc()), session.connection())
+
+
+def get_dataset(session: Session, dataset_id: int) -> SpendDataset:
+    """Give one spend dataset, or raise :class:`NotFoundError`."""
+    dataset = session.get(SpendDataset, dataset_id)
+    if dataset is None:
+        raise NotFoundError(f"no spend dataset with id {dataset_id}")
+    return dataset
+
+
+def payments_frame(session: Session, dataset_id: int) -> pd.DataFrame:
+    """Give a dataset's payments (``id`` is the payment's id), in file order."""
+    table = SpendPayment.__table__
+    frame = pd.read_sql(select(table).where(table.c.dataset_id == dataset_id)
+                        .order_by(table.c.line), session.connection())
+    frame["amount_pence"] = frame["amount_pence"].astype("int64")
+    return frame
+
+
+def lines_frame(session: Session, dataset_id: int) -> pd.DataFrame:
+    """Give a dataset's cleaning report: every line that was not a cleanly imported payment."""
+    table = SpendLine.__table__
+    return pd.read_sql(select(table.c.line, table.c.status, table.c.reason, table.c.raw,
+                              table.c.amount_pence)
+                       .where(table.c.dataset_id == dataset_id).order_by(table.c.line),
+                       session.connection())
+
+
+def delete_dataset(session: Session, dataset_id: int) -> None:
+    """Delete a dataset with its payments and cleaning report."""
+    get_dataset(session, dataset_id)
+    session.execute(delete(SpendDataset.__table__).where(SpendDataset.id == dataset_id))
