@@ -146,7 +146,7 @@ class Reconciliation:
             return "no total"
         if diff == 0:
             return "reconciled"
-        if diff == self.rejected_pence and self.rejected_without_amount == 0:
+        if diff == self.rejected_pence:
             return "explained"
         return "unexplained"
 
@@ -162,8 +162,10 @@ class Reconciliation:
         lines = ", ".join(str(n) for n in self.rejected_lines[:20])
         more = " …" if len(self.rejected_lines) > 20 else ""
         if self.status == "explained":
+            unreadable = (f" ({self.rejected_without_amount} of them with no readable amount)"
+                          if self.rejected_without_amount else "")
             return (f"Imported {imported}; the file's total is {stated}. The difference {diff} "
-                    f"is exactly the rejected lines {lines}{more}.")
+                    f"is exactly the rejected lines {lines}{more}{unreadable}.")
         return (f"Imported {imported}; the file's total is {stated}. The difference {diff} is not "
                 f"explained by the rejected lines ({pounds(self.rejected_pence)}"
                 f"{'' if not self.rejected_without_amount else ', some with no readable amount'}): "
