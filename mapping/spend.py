@@ -29,7 +29,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -38,7 +38,15 @@ import pandas as pd
 
 from mapping.config import REFERENCE_DIR
 from mapping.errors import Problem, ValidationError
-from mapping.tables import _key, blank, column_aliases, parse_datetimes, parse_money, read_text
+from mapping.tables import (
+    _key,
+    blank,
+    column_aliases,
+    money_pence,
+    parse_datetimes,
+    parse_money,
+    read_text,
+)
 
 ALIASES_PATH: Final = REFERENCE_DIR / "spend_column_aliases.csv"
 BODY: Final = "body"
@@ -230,15 +238,14 @@ def _date_shape(values: pd.Series) -> str:
 
 def _valid_date(text: str, fmt: str) -> bool:
     try:
-        pd.to_datetime(text, format=fmt)
+        datetime.strptime(text, fmt)
     except ValueError:
         return False
     return True
 
 
 def _readable_money(text: str) -> bool:
-    pence, problems = parse_money(pd.Series([text]), field=AMOUNT, file=None)
-    return not problems and pd.notna(pence.iloc[0])
+    return money_pence(text) is not None
 
 
 def repair_row(cells: list[str], n_fields: int, columns: dict[int, str], *,
@@ -472,8 +479,7 @@ def _amount_in(raw: str) -> int | None:
     numbers = [c for c in raw.split(",") if re.fullmatch(r"\s*-?\d+\.\d{2}\s*", c)]
     if len(numbers) != 1:
         return None
-    pence, _ = parse_money(pd.Series(numbers), field=AMOUNT, file=None)
-    return None if pd.isna(pence.iloc[0]) else int(pence.iloc[0])
+    return money_pence(numbers[0])
 
 
 def paid_on_range(payments: pd.DataFrame) -> tuple[date | None, date | None]:

@@ -6,8 +6,9 @@ Matching ladder (each supplier stops at the first rung that answers):
 2. Companies House number, then charity number, when the spend file has them
    (``company-number`` / ``charity-number``, score 100);
 3. the normalised name, equal to exactly one organisation's (``name``, score 100);
-4. fuzzy name similarity (rapidfuzz ``token_sort_ratio``) at or above a
-   threshold, with one best candidate (``fuzzy``, the score kept);
+4. fuzzy name similarity (the better of rapidfuzz ``ratio`` and
+   ``token_sort_ratio``, 0-100) at or above a threshold, with exactly one best
+   candidate (``fuzzy``, the score kept);
 5. otherwise ``unmatched``, listed for an officer to resolve once.
 
 Legal form and class: from the matched organisation in the register
@@ -160,7 +161,7 @@ def match_suppliers(suppliers: pd.DataFrame, organisations: pd.DataFrame, *,
     organisations
         The register: ``id, name``, and optionally ``company_number``, ``charity_number``.
     threshold
-        Lowest rapidfuzz ``token_sort_ratio`` (0-100) a fuzzy match may have.
+        Lowest fuzzy score (0-100) a fuzzy match may have.
 
     Returns
     -------
@@ -199,8 +200,12 @@ def match_suppliers(suppliers: pd.DataFrame, organisations: pd.DataFrame, *,
     take(ids.notna().to_numpy(), ids, "name", 100.0)
     todo = (out["method"] == "unmatched").to_numpy()
     if todo.any() and len(orgs):
-        scores = process.cdist(wanted[todo].tolist(), org_names.tolist(),
-                               scorer=fuzz.token_sort_ratio, score_cutoff=threshold, workers=1)
+        # ratio catches spacing ("Home Care" / "Homecare"), token_sort_ratio word order.
+        queries, choices = wanted[todo].tolist(), org_names.tolist()
+        scores = np.maximum(
+            process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=threshold, workers=1),
+            process.cdist(queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=threshold,
+                          workers=1))
         best = scores.argmax(axis=1)
         top = scores[np.arange(len(best)), best]
         ties = (scores == top[:, None]).sum(axis=1) > 1

@@ -297,6 +297,18 @@ _MONEY = re.compile(r"^(?P<open>\()?(?P<minus>-)?(?P<whole>\d+)(?:\.(?P<frac>\d{
 _MONEY_STRIP = re.compile(r"[£$€,\s\u00a0]|GBP", flags=re.IGNORECASE)
 
 
+def money_pence(text: str) -> int | None:
+    """Give one amount of money in pence (the scalar :func:`parse_money`), or ``None``."""
+    core = text.strip()
+    credit = core.upper().endswith("CR")
+    core = _MONEY_STRIP.sub("", core[:-2] if credit else core)
+    found = _MONEY.fullmatch(core)
+    if found is None or (found["open"] is None) != (not core.endswith(")")):
+        return None
+    pence = int(found["whole"]) * 100 + int((found["frac"] or "0").ljust(2, "0"))
+    return -pence if (found["minus"] or found["open"] or credit) else pence
+
+
 def parse_money(
     series: pd.Series, *, field: str, file: str | None, rows: pd.Series | None = None
 ) -> tuple[pd.Series, list[Problem]]:
