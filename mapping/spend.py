@@ -148,7 +148,8 @@ class Reconciliation:
 
     @property
     def status(self) -> str:
-        """Give ``reconciled``, ``explained`` (rejected lines make up the difference), ``unexplained`` or ``no total``."""
+        """Give ``reconciled``, ``explained`` (rejected lines make up the difference),
+        ``unexplained`` or ``no total``."""
         diff = self.difference_pence
         if diff is None:
             return "no total"
@@ -267,7 +268,8 @@ def repair_row(cells: list[str], n_fields: int, columns: dict[int, str], *,
                       "name?); fix the line or quote the field")
     position = {name: i for i, name in columns.items()}
     if PAID_ON not in position:
-        return None, f"expected {n_fields} fields, found {len(cells)}, and the file has no date column to repair around"
+        return None, (f"expected {n_fields} fields, found {len(cells)}, and the file has no date "
+                      "column to repair around")
     pattern, fmt = _DATE_SHAPES[date_shape]
     date_re = re.compile(f"(?=({pattern}))")
     readings: list[tuple[list[str], str]] = []
@@ -365,7 +367,6 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     date_col = next((i for i, c in columns.items() if c == PAID_ON), None)
     shape = _date_shape(frame[date_col]) if date_col is not None and len(frame) else "dd/mm/yyyy"
     fixed = []
-    original: dict[int, str] = {}
     for i in odd:
         cells = rows[i]
         if not any(_clean_cell(c) for c in cells):
@@ -378,7 +379,6 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
                           "raw": ",".join(cells)})
             continue
         fixed.append([*repaired, starts[i], note])
-        original[starts[i]] = ",".join(cells)
     if fixed:
         extra = pd.DataFrame(fixed, columns=[*range(n_fields), LINE, REPAIRS])
         frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
@@ -397,7 +397,14 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     cells = cells.apply(lambda c: c.str.strip())
     empty = cells.isna() | cells.eq("")
     is_blank = empty.all(axis=1)
-    is_total = cells.apply(lambda c: c.str.fullmatch(_TOTAL_RE)).fillna(False).any(axis=1) & ~is_blank
+    # A cheap substring test first; the exact pattern only on the few lines that say "total".
+    maybe = cells.apply(lambda c: c.str.contains("total", case=False, regex=False)).fillna(False)
+    is_total = pd.Series(False, index=cells.index)
+    if maybe.any(axis=None):
+        rows_ = maybe.any(axis=1)
+        is_total[rows_] = cells[rows_].apply(lambda c: c.str.fullmatch(_TOTAL_RE)).fillna(
+            False).any(axis=1)
+    is_total &= ~is_blank
     out = pd.DataFrame({LINE: frame[LINE].to_numpy()})
     for i, name in columns.items():
         out[name] = cells[i].to_numpy()
@@ -405,9 +412,10 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
         if name not in out:
             out[name] = pd.Series(pd.NA, index=out.index, dtype="string")
     out[REPAIRS] = frame[REPAIRS].to_numpy()
-    raw = frame[list(range(n_fields))].astype(str).agg(",".join, axis=1)
-    if original:
-        raw = raw.where(~frame[LINE].isin(list(original)), frame[LINE].map(original))
+    row_of = dict(zip(starts, range(len(starts)), strict=True))
+
+    def raw_at(line: int) -> str:
+        return ",".join(rows[row_of[int(line)]])
 
     # Totals rows: kept to reconcile against. Their amount is the amount column, else the
     # last number on the line (a total often sits under the amount column, sometimes not).
@@ -419,15 +427,15 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
                             and re.fullmatch(r"[£(\-]?[\d,]+(\.\d+)?\)?", v)), ""), axis=1)
         amount_text = amount_text.where(amount_text != "", last_number.to_numpy())
         total_pence, _ = parse_money(amount_text.reset_index(drop=True), field=AMOUNT, file=file)
-        for line, text_, pence in zip(total_rows[LINE], raw[is_total.to_numpy()], total_pence,
-                                      strict=True):
-            other.append({LINE: int(line), "status": "total", "raw": text_,
+        for line, pence in zip(total_rows[LINE], total_pence, strict=True):
+            other.append({LINE: int(line), "status": "total", "raw": raw_at(line),
                           "reason": "totals row: used to reconcile, not imported",
                           AMOUNT_PENCE: None if pd.isna(pence) else int(pence)})
-    for line, text_ in zip(out[LINE][is_blank.to_numpy()], raw[is_blank.to_numpy()], strict=True):
-        other.append({LINE: int(line), "status": "blank", "reason": "blank line", "raw": text_})
+    for line in out[LINE][is_blank.to_numpy()]:
+        other.append({LINE: int(line), "status": "blank", "reason": "blank line",
+                      "raw": raw_at(line)})
     keep = ~(is_total | is_blank).to_numpy()
-    out, raw = out[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
+    out = out[keep].reset_index(drop=True)
 
     problems: list[Problem] = []
     pence, money_problems = parse_money(out[AMOUNT], field=AMOUNT, file=file, rows=out[LINE])
@@ -445,10 +453,12 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     problems += [Problem("the supplier name is blank", row=int(line), field=SUPPLIER, file=file)
                  for line in out[LINE][no_supplier.to_numpy()]]
     rejected_lines = {p.row for p in problems}
-    for line, text_, amount in zip(out[LINE], raw, out[AMOUNT_PENCE], strict=True):
+    bad_rows = out[out[LINE].isin(list(rejected_lines))]
+    for line, amount in zip(bad_rows[LINE], bad_rows[AMOUNT_PENCE], strict=True):
         if int(line) in rejected_lines:
             reasons = "; ".join(f"{p.field}: {p.reason}" for p in problems if p.row == line)
-            other.append({LINE: int(line), "status": "rejected", "reason": reasons, "raw": text_,
+            other.append({LINE: int(line), "status": "rejected", "reason": reasons,
+                          "raw": raw_at(line),
                           AMOUNT_PENCE: None if pd.isna(amount) else int(amount)})
     problems += [Problem(str(o["reason"]), row=int(str(o[LINE])), file=file) for o in other
                  if o["status"] == "rejected" and int(str(o[LINE])) not in rejected_lines]
@@ -464,7 +474,7 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     repaired = payments[was_repaired]
     lines = pd.concat([lines, pd.DataFrame({
         LINE: repaired[LINE], "status": "repaired", "reason": repaired[REPAIRS],
-        "raw": raw[ok][was_repaired].to_numpy(), AMOUNT_PENCE: repaired[AMOUNT_PENCE]})],
+        "raw": [raw_at(line) for line in repaired[LINE]], AMOUNT_PENCE: repaired[AMOUNT_PENCE]})],
         ignore_index=True)
     lines[AMOUNT_PENCE] = lines[AMOUNT_PENCE].astype("Int64")
     lines = lines.sort_values(LINE, kind="stable").reset_index(drop=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mapping import spend as SP
@@ -23,6 +23,9 @@ from mapping.store import Store
 from mapping.suppliers import FUZZY_THRESHOLD, normalise_supplier_names, refresh_supplier_matches
 
 CHUNK = 50_000
+PAYMENTS_TABLE: Table = SpendPayment.__table__  # type: ignore[assignment]
+LINES_TABLE: Table = SpendLine.__table__  # type: ignore[assignment]
+DATASETS_TABLE: Table = SpendDataset.__table__  # type: ignore[assignment]
 PAYMENT_COLUMNS = ("line", "body", "department", "service", "supplier_name", "supplier_key",
                    "company_number", "charity_number", "transaction_id", "paid_on",
                    "amount_pence", "repairs")
@@ -99,14 +102,14 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
             imported_by=imported_by)
         session.add(dataset)
         session.flush()
-        table = SpendPayment.__table__
+        table = PAYMENTS_TABLE
         frame = payments[list(PAYMENT_COLUMNS)].assign(dataset_id=dataset.id)
         for start in range(0, len(frame), CHUNK):
             session.execute(insert(table), _records(frame.iloc[start:start + CHUNK]))
         say(f"wrote {len(frame)} payments")
         lines = spend.lines.assign(dataset_id=dataset.id)
         if len(lines):
-            session.execute(insert(SpendLine.__table__), _records(lines))
+            session.execute(insert(LINES_TABLE), _records(lines))
         suppliers = (payments.groupby("supplier_key", sort=False)
                      .agg(supplier_name=(SP.SUPPLIER, lambda s: s.mode().iloc[0]),
                           company_number=(SP.COMPANY_NUMBER, "first"),
@@ -159,4 +162,4 @@ def lines_frame(session: Session, dataset_id: int) -> pd.DataFrame:
 def delete_dataset(session: Session, dataset_id: int) -> None:
     """Delete a dataset with its payments and cleaning report."""
     get_dataset(session, dataset_id)
-    session.execute(delete(SpendDataset.__table__).where(SpendDataset.id == dataset_id))
+    session.execute(delete(DATASETS_TABLE).where(DATASETS_TABLE.c.id == dataset_id))

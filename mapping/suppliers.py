@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mapping.config import REFERENCE_DIR
@@ -56,6 +56,7 @@ _SYNONYMS: Final = {"ltd": "limited", "co": "company", "plc": "plc", "&": "and"}
 _LEGAL_WORDS: Final = frozenset({"limited", "plc", "llp", "cic", "company", "the", "lp",
                                  "incorporated", "inc"})
 _PUNCT: Final = re.compile(r"[^0-9a-z&]+")
+MATCHES_TABLE: Table = SupplierMatch.__table__  # type: ignore[assignment]
 
 
 def normalise_supplier_names(names: pd.Series) -> pd.Series:
@@ -128,7 +129,7 @@ def infer_legal_forms(names: pd.Series, *, rules_path: Path | None = None) -> pd
     """
     rules = _name_rules((rules_path or NAME_RULES_PATH).resolve())
     codes, distinct = pd.factorize(names.astype("string").fillna(""))
-    answers = []
+    answers: list[tuple[str, str, str | None]] = []
     for name in distinct:
         for pattern, form, klass, evidence in rules:
             found = pattern.search(name)
@@ -291,7 +292,7 @@ def refresh_supplier_matches(session: Session, suppliers: pd.DataFrame, *,
     have grown since).
     """
     keep = suppliers.drop_duplicates(SUPPLIER_KEY).reset_index(drop=True)
-    table = SupplierMatch.__table__
+    table = MATCHES_TABLE
     resolved = set(session.scalars(select(SupplierMatch.supplier_key).where(
         SupplierMatch.method == "officer")))
     todo = keep[~keep[SUPPLIER_KEY].isin(resolved)].reset_index(drop=True)
