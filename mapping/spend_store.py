@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Date, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mapping import spend as SP
@@ -49,6 +49,39 @@ class SpendImport:
         if self.matches:
             lines.append("Suppliers: " + ", ".join(f"{n} {m}" for m, n in self.matches.items()))
         return "\n".join(lines)
+
+
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def bulk_insert(session: Session, table: Table, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows through the driver's ``executemany``, in chunks (no ORM objects).
+
+    SQLAlchemy's per-row parameter processing is bypassed for speed, so values are
+    given the way SQLAlchemy would store them (on SQLite, dates as ISO text).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = _PLACEHOLDERS.get(dialect.paramstyle)
+    if mark is None:  # e.g. named or numeric: let SQLAlchemy do it
+        for start in range(0, len(frame), CHUNK):
+            session.execute(insert(table), _records(frame.iloc[start:start + CHUNK]))
+        return
+    columns = list(frame.columns)
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    for start in range(0, len(frame), CHUNK):
+        part = frame.iloc[start:start + CHUNK]
+        values = {}
+        for column in columns:
+            series = part[column]
+            if dialect.name == "sqlite" and column in table.c and isinstance(
+                    table.c[column].type, Date):
+                series = series.map(lambda d: None if d is None or pd.isna(d) else d.isoformat())
+            values[column] = series.astype(object).where(series.notna(), None).tolist()
+        rows = list(zip(*(values[c] for c in columns), strict=True))
+        connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -104,8 +137,7 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
         session.flush()
         table = PAYMENTS_TABLE
         frame = payments[list(PAYMENT_COLUMNS)].assign(dataset_id=dataset.id)
-        for start in range(0, len(frame), CHUNK):
-            session.execute(insert(table), _records(frame.iloc[start:start + CHUNK]))
+        bulk_insert(session, table, frame)
         say(f"wrote {len(frame)} payments")
         lines = spend.lines.assign(dataset_id=dataset.id)
         if len(lines):
