@@ -384,13 +384,14 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
         frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
     frame = frame.sort_values(LINE, kind="stable").reset_index(drop=True)
     cells = frame[list(range(n_fields))].astype("string")
-    padded = cells.apply(lambda c: c.str.contains(_PADDING_RE, regex=True)).any(axis=1)
+    padding = f"[{PADDING}]"  # a str pattern: Arrow runs it, a compiled one falls back to Python
+    padded = cells.apply(lambda c: c.str.contains(padding, regex=True)).fillna(False).any(axis=1)
     if padded.any():
         for c in range(n_fields):
             column = cells[c]
-            has = column.str.contains(_PADDING_RE, regex=True).fillna(False)
-            cells.loc[has, c] = column[has].str.replace(_PADDING_RE, " ", regex=True).str.replace(
-                _SPACES_RE, " ", regex=True)
+            has = column.str.contains(padding, regex=True).fillna(False)
+            cells.loc[has, c] = column[has].str.replace(padding, " ", regex=True).str.replace(
+                r"\s+", " ", regex=True)
         note = "removed padding characters (†)"
         frame[REPAIRS] = frame[REPAIRS].where(~padded, frame[REPAIRS].where(
             frame[REPAIRS] == "", frame[REPAIRS] + "; ") + note)

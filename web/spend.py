@@ -23,7 +23,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from mapping.errors import Problem, ValidationError
@@ -57,8 +64,8 @@ class UploadForm(FlaskForm):
 
     file = FileField("Spend file (CSV)", validators=[
         FileRequired("Choose a file."), FileAllowed(["csv", "txt"], "Upload a .csv file.")])
-    encoding = SelectField("Text encoding", choices=[("utf-8", "UTF-8"),
-                                                     ("cp1252", "Windows-1252 (older Excel)")])
+    encoding = SelectField("Text encoding", choices=[
+        SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows-1252 (older Excel)")])
 
 
 class ImportForm(FlaskForm):
@@ -84,7 +91,8 @@ class ResolveForm(FlaskForm):
 
     organisation_id = SelectField("Organisation in the register", default="")
     ownership_class = SelectField("…or, if it is not in the register, its class", default="",
-                                  choices=[("", "–"), *[(c, c) for c in OWNERSHIP_CLASSES]])
+                                  choices=[SelectChoice("", "–"),
+                                           *[SelectChoice(c, c) for c in OWNERSHIP_CLASSES]])
     legal_form = StringField("Legal form", validators=[Optional(), Length(max=100)])
     note = StringField("Evidence", validators=[Optional(), Length(max=500)],
                        description="E.g. 'Companies House 01234567' or 'council's ALMO'.")
@@ -335,7 +343,8 @@ def supplier(match_id: int) -> Any:
     form = ResolveForm()
     organisations = session.execute(select(Organisation.id, Organisation.name)
                                     .order_by(Organisation.name)).all()
-    form.organisation_id.choices = [("", "–"), *[(str(i), n) for i, n in organisations]]
+    form.organisation_id.choices = [SelectChoice("", "–"),
+                                    *[SelectChoice(str(i), n) for i, n in organisations]]
     if request.method == "POST":
         if not (current_user.is_authenticated and current_user.can("officer")):
             abort(403, description="Resolving a supplier needs the officer role.")
