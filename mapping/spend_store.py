@@ -141,7 +141,7 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
         say(f"wrote {len(frame)} payments")
         lines = spend.lines.assign(dataset_id=dataset.id)
         if len(lines):
-            session.execute(insert(LINES_TABLE), _records(lines))
+            bulk_insert(session, LINES_TABLE, lines)
         suppliers = (payments.groupby("supplier_key", sort=False)
                      .agg(supplier_name=(SP.SUPPLIER, lambda s: s.mode().iloc[0]),
                           company_number=(SP.COMPANY_NUMBER, "first"),

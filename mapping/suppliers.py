@@ -65,11 +65,12 @@ def normalise_supplier_names(names: pd.Series) -> pd.Series:
     ``"Veolia ES (UK) Ltd."`` → ``"veolia es uk limited"``; "&" becomes "and". Two
     spellings with one key are one supplier.
     """
-    text = names.astype("string").fillna("").str.casefold()
-    text = text.str.replace("&", " & ", regex=False).str.replace(_PUNCT, " ", regex=True)
-    words = text.str.split()
-    out = words.map(lambda ws: " ".join(_SYNONYMS.get(w, w) for w in ws))
-    return out.astype(object).rename(SUPPLIER_KEY)
+    codes, distinct = pd.factorize(names.astype("string").fillna(""))
+    keys = [" ".join(_SYNONYMS.get(w, w) for w in
+                     _PUNCT.sub(" ", str(name).casefold().replace("&", " & ")).split())
+            for name in distinct]  # each distinct spelling once: a million rows, a few thousand names
+    out = np.asarray(keys + [""], dtype=object)[codes]
+    return pd.Series(out, index=names.index, name=SUPPLIER_KEY)
 
 
 def name_for_matching(keys: pd.Series) -> pd.Series:

@@ -17,7 +17,6 @@ import secrets
 from pathlib import Path
 from typing import Any, Final
 
-import pandas as pd
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -364,5 +363,4 @@ def supplier(match_id: int) -> Any:
                   "info")
             return redirect(url_for("spend.supplier", match_id=match_id))
         return render_template("spend/supplier.html", match=match, form=form), 422
-    payments = pd.DataFrame()
-    return render_template("spend/supplier.html", match=match, form=form, payments=payments)
+    return render_template("spend/supplier.html", match=match, form=form)
