@@ -149,3 +149,34 @@ def test_import_stores_payments_and_refuses_a_duplicate_name(data_dir: Path,
 
 def test_pounds() -> None:
     assert pounds(-123456) == "-£1,234.56" and pounds(5) == "£0.05"
+
+
+def test_cli_import_spend_and_spend_report(data_dir: Path, store: Store, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mapping.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, ["--database-url", store.url, *args], catch_exceptions=False)
+
+    cleaning = tmp_path / "cleaning.csv"
+    result = run("import-spend", str(data_dir / LAMBETH / "lambeth_payments_over_500_2012-06_raw.csv"),
+                 "--name", "June", "--licence", "OGL v3", "--cleaning-report", str(cleaning))
+    assert result.exit_code == 0, result.output
+    assert "£40,292,334.84 = the file's own total £40,292,334.84, to the penny" in result.output
+    assert len(pd.read_csv(cleaning)) == 3171 - 2424  # every line not imported cleanly
+    bad = write(tmp_path, "Supplier,Amount\nAcme,1.00\nBeta,lots\n", "bad.csv")
+    refused = run("import-spend", str(bad), "--name", "bad", "--report", str(tmp_path / "p.csv"))
+    assert refused.exit_code == 1
+    assert "bad.csv, row 3, field 'amount'" in refused.output
+    assert pd.read_csv(tmp_path / "p.csv")["row"].tolist() == [3]
+    chart, out = tmp_path / "figure2.png", tmp_path / "subsectors.csv"
+    report = run("spend-report", "--name", "June", "--chart", str(chart), "--out", str(out))
+    assert report.exit_code == 0, report.output
+    assert "Lambeth Living Ltd" in report.output and "under £5k" in report.output
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert pd.read_csv(out)["total_pence"].sum() == 40_292_334_84
+    missing = run("spend-report", "--name", "nope")
+    assert missing.exit_code == 1 and "no spend dataset called 'nope'" in missing.output
