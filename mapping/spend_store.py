@@ -17,6 +17,7 @@ from sqlalchemy import Date, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mapping import spend as SP
+from mapping.config import REFERENCE_DIR
 from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.models import SpendDataset, SpendLine, SpendPayment
 from mapping.store import Store
@@ -89,6 +90,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out.to_dict("records")  # type: ignore[return-value]
 
 
+SOURCES_PATH = REFERENCE_DIR / "spend_sources.csv"
+
+
+def known_source(file: str, *, path: Path | None = None) -> dict[str, str]:
+    """Give the publisher, licence and attribution ``data/spend_sources.csv`` lists for a file name.
+
+    Known published files (e.g. the Lambeth sample) get their licence and
+    attribution shown in the app even when the importer does not type them.
+    """
+    table = pd.read_csv(path or SOURCES_PATH, dtype=str, keep_default_na=False)
+    found = table[table["file"] == file]
+    if found.empty:
+        return {}
+    row = found.iloc[0]
+    return {k: row[k] for k in ("publisher", "licence", "attribution") if row[k]}
+
+
 def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
                  mapping: dict[str, str] | None = None, skip_invalid: bool = False,
                  encoding: str = "utf-8", publisher: str | None = None,
@@ -101,7 +119,8 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
     :class:`ValidationError` lists every rejected line (file, row = line, field,
     reason) unless ``skip_invalid``, when the valid payments are written and the
     rejected lines are kept in the cleaning report. ``replace`` overwrites an
-    existing dataset of that name.
+    existing dataset of that name. Publisher, licence and attribution not given
+    are taken from ``data/spend_sources.csv`` when the file is listed there.
     """
     say = progress or (lambda _m: None)
     spend = SP.read_spend(path, mapping=mapping, encoding=encoding)
@@ -110,6 +129,10 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
         raise ValidationError(spend.problems, summary=(
             f"{spend.file}: {len(spend.problems)} line(s) rejected, nothing imported "
             "(fix them, or use --skip-invalid to import the rest)"))
+    known = known_source(spend.file)
+    publisher = publisher or known.get("publisher")
+    licence = licence or known.get("licence")
+    attribution = attribution or known.get("attribution")
     name = name.strip()
     if not name:
         raise ValidationError([Problem("give the dataset a name", field="name")])

@@ -12,8 +12,10 @@ body is read; the form itself checks its CSRF token (Flask-WTF), as every form d
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +24,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -48,6 +51,7 @@ from web.extensions import csrf
 bp = Blueprint("spend", __name__, url_prefix="/spend")
 
 DEFAULT_UPLOAD_BYTES: Final = 20 * 1024 * 1024
+UPLOAD_KEEP_SECONDS: Final = 24 * 3600
 #: Payment rows shown on a drill-down page; the CSV has them all.
 PAGE_ROWS: Final = 500
 _TOKEN: Final = re.compile(r"[0-9a-f]{32}")
@@ -103,13 +107,24 @@ def _uploads() -> Path:
     return path
 
 
+def _forget_old_uploads(folder: Path) -> None:
+    """Delete checked uploads nobody imported within a day (they hold council data)."""
+    cutoff = time.time() - UPLOAD_KEEP_SECONDS
+    for old in folder.glob("*/*"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                old.parent.rmdir()
+
+
 def _upload_path(token: str) -> Path:
+    """Give the checked upload's file: ``<token>/<its own name>`` in the uploads folder."""
     if not _TOKEN.fullmatch(token):
         abort(404, description="That upload is not known; upload the file again.")
-    path = _uploads() / f"{token}.csv"
-    if not path.is_file():
+    found = sorted((_uploads() / token).glob("*")) if (_uploads() / token).is_dir() else []
+    if len(found) != 1:
         abort(404, description="That upload is not known (or was imported); upload it again.")
-    return path
+    return found[0]
 
 
 def _parse_mapping(text: str) -> tuple[dict[str, str], list[str]]:
@@ -147,7 +162,12 @@ def upload() -> Any:
         return render_template("spend/upload.html", form=form), 422 if request.method == "POST" \
             else 200
     token = secrets.token_hex(16)
-    path = _uploads() / f"{token}.csv"
+    _forget_old_uploads(_uploads())
+    # Kept under its own (made safe) name: the name is how the cleaning report and the
+    # known sources (data/spend_sources.csv) refer to the file.
+    name = secure_filename(form.file.data.filename or "") or "spend.csv"
+    (_uploads() / token).mkdir()
+    path = _uploads() / token / name
     form.file.data.save(path)
     imports = ImportForm(formdata=None, token=token, encoding=form.encoding.data,
                          name=Path(form.file.data.filename or "spend").stem[:200])
@@ -194,6 +214,7 @@ def import_upload() -> Any:
     except ValidationError as exc:
         return _review(path, form, mapping=mapping, problems=exc.problems, status=422)
     path.unlink(missing_ok=True)
+    path.parent.rmdir()
     flash(result.spend.reconciliation().describe(), "info")
     return redirect(url_for("spend.report", dataset_id=result.dataset_id))
 

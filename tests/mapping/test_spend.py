@@ -9,7 +9,7 @@ import pytest
 
 from mapping.errors import ValidationError
 from mapping.spend import LINE_STATUSES, pounds, read_spend, repair_row
-from mapping.spend_store import import_spend, lines_frame, payments_frame
+from mapping.spend_store import get_dataset, import_spend, lines_frame, payments_frame
 from mapping.store import Store
 from mapping.tables import parse_money
 
@@ -138,6 +138,10 @@ def test_import_stores_payments_and_refuses_a_duplicate_name(data_dir: Path,
     result = import_spend(store, path, name="Lambeth June 2012", imported_by="test")
     with store.transaction() as session:
         payments = payments_frame(session, result.dataset_id)
+        dataset = get_dataset(session, result.dataset_id)
+        assert dataset.licence == "OGL v3"  # from data/spend_sources.csv: the app shows it
+        assert "London Borough of Lambeth" in (dataset.attribution or "")
+        assert dataset.line_counts["repaired"] == 731
     assert int(payments["amount_pence"].sum()) == 40_292_334_84
     assert payments["supplier_key"].str.contains("limited").any()
     with pytest.raises(ValidationError, match="exists"):

@@ -41,7 +41,7 @@ def test_upload_needs_an_officer_and_a_csrf_token(client: FlaskClient,
 def test_upload_review_and_import_the_real_lambeth_file(
         client_as: Callable[..., FlaskClient], data_dir: Path) -> None:
     officer = client_as("officer", "o")
-    response = _upload(officer, (data_dir / JUNE).read_bytes())
+    response = _upload(officer, (data_dir / JUNE).read_bytes(), JUNE.name)
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "Header on line 10" in page
@@ -55,6 +55,7 @@ def test_upload_review_and_import_the_real_lambeth_file(
     assert response.status_code == 302, response.get_data(as_text=True)
     report = officer.get(response.headers["Location"]).get_data(as_text=True)
     assert "to the penny" in report and "OGL v3" in report
+    assert "Open Government Licence v3.0: London Borough of Lambeth" in report
     assert "Lambeth Living Ltd" in report  # the top extractive supplier by name inference
     again = officer.post("/spend/upload/import", data=data)
     assert again.status_code == 404  # the upload was used up
@@ -141,3 +142,14 @@ def test_an_officer_resolves_a_supplier_once(client_as: Callable[..., FlaskClien
     assert again.matches["officer"] == 1
     report = officer.get(f"/spend/{again.dataset_id}").get_data(as_text=True)
     assert "Lambeth Living Ltd" not in report.split('id="top-extractive"')[1]
+
+
+def test_an_upload_over_the_size_limit_is_refused(client_as: Callable[..., FlaskClient],
+                                                  app: Flask) -> None:
+    app.config["SPEND_UPLOAD_MAX_BYTES"] = 2_000
+    officer = client_as("officer", "o")
+    response = _upload(officer, b"Supplier,Amount\n" + b"Acme Ltd,100.00\n" * 500)
+    assert response.status_code == 413
+    assert "File too large" in response.get_data(as_text=True)
+    small = _upload(officer, b"Supplier,Amount\nAcme Ltd,100.00\n")
+    assert small.status_code == 200
