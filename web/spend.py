@@ -285,8 +285,10 @@ def payments(dataset_id: int) -> Any:
     table = rows[list(PAYMENT_COLUMNS)]
     if request.args.get("format") == "csv":
         return csv_response(table, f"spend-{dataset_id}-payments.csv")
+    shown = table.head(PAGE_ROWS)
+    shown = shown.astype(object).where(shown.notna(), None)  # blank cells, never "nan"
     return render_template("spend/payments.html", dataset=rep.dataset, cell=cell,
-                           rows=table.head(PAGE_ROWS).to_dict("records"), count=len(table),
+                           rows=shown.to_dict("records"), count=len(table),
                            total=int(table["amount_pence"].sum()), pounds=pounds,
                            shown=min(len(table), PAGE_ROWS))
 

@@ -94,6 +94,9 @@ def test_report_drill_downs_add_up_to_the_figures(client: FlaskClient, demo_stor
         drill = client.get(url.replace("&amp;", "&")).get_data(as_text=True)
         total = re.search(r"total <strong>(-?£[\d,]+\.\d\d)</strong>", drill)
         assert total is not None and total.group(1) == figure, url
+    homecare = client.get(f"/spend/{result.dataset_id}/payments?subsector=homecare"
+                          ).get_data(as_text=True)
+    assert ">nan<" not in homecare and "amount run into the date" in homecare
     csv = client.get(f"/spend/{result.dataset_id}/payments?format=csv").get_data(as_text=True)
     assert csv.count("\n") == 3155 + 1
     assert client.get(f"/spend/{result.dataset_id}/payments?band=nonsense").status_code == 422
