@@ -194,12 +194,28 @@ def _clean_cell(text: str) -> str:
 def _header_columns(cells: list[str], aliases: dict[str, str],
                     explicit: dict[str, str]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for i, cell in enumerate(cells):
-        key = _key(_clean_cell(cell))
-        target = explicit.get(key) or aliases.get(key)
-        if target in SPEND_COLUMNS and target not in out.values():
-            out[i] = target
-    return out
+    keys = [_key(_clean_cell(cell)) for cell in cells]
+    for table in (explicit, aliases):  # a given mapping wins over the alias table
+        for i, key in enumerate(keys):
+            target = table.get(key)
+            if i not in out and target in SPEND_COLUMNS and target not in out.values():
+                out[i] = target
+    return dict(sorted(out.items()))
+
+
+def _unused_headers(header: list[str], columns: dict[int, str],
+                    mapping: dict[str, str] | None) -> str:
+    """Say which headers also meant a column already taken (the first one wins), if any."""
+    aliases = column_aliases(ALIASES_PATH)
+    explicit = {_key(k): v for k, v in (mapping or {}).items()}
+    notes = []
+    for i, cell in enumerate(header):
+        target = explicit.get(_key(_clean_cell(cell))) or aliases.get(_key(_clean_cell(cell)))
+        if i not in columns and target in columns.values():
+            used = header[next(j for j, c in columns.items() if c == target)]
+            notes.append(f"'{_clean_cell(cell)}' also means {target}: '{used}' is used "
+                         "(choose with the column mapping)")
+    return "; " + "; ".join(notes) if notes else ""
 
 
 def find_header(rows: list[list[str]], *, mapping: dict[str, str] | None = None,
@@ -356,7 +372,8 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
         {LINE: starts[i], "status": "preamble", "reason": "before the header", "raw": ",".join(r)}
         for i, r in enumerate(rows[:head])
     ]
-    other.append({LINE: starts[head], "status": "header", "reason": "header row",
+    doubles = _unused_headers(header, columns, mapping)
+    other.append({LINE: starts[head], "status": "header", "reason": "header row" + doubles,
                   "raw": ",".join(header)})
     body = range(head + 1, len(rows))
     good = [i for i in body if len(rows[i]) == n_fields]

@@ -104,6 +104,10 @@ def test_header_aliases_preamble_totals_and_overrides(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no header row"):
         read_spend(path)
     spend = read_spend(path, mapping={"Sum Paid (£)": "amount"})
+    both = write(tmp_path, "Supplier,Amount,Total\nAcme,1.00,2.00\n", "both.csv")
+    header = read_spend(both).lines.set_index("status").loc["header", "reason"]
+    assert "'Total' also means amount: 'Amount' is used" in header
+    assert read_spend(both, mapping={"Total": "amount"}).payments["amount_pence"].tolist() == [200]
     assert spend.payments["amount_pence"].tolist() == [100000, -5000]
     assert spend.reconciliation().status == "reconciled"
     assert spend.counts["preamble"] == 3 and spend.counts["total"] == 1

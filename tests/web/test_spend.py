@@ -78,6 +78,12 @@ def test_a_bad_file_is_not_imported_and_every_problem_is_listed(
     data["skip_invalid"] = "y"
     data["mapping"] = "Amount=nonsense"
     assert officer.post("/spend/upload/import", data=data).status_code == 422
+    data["mapping"] = "Supplier=supplier_name\nDate=paid_on\nAmount=amount"
+    kept = officer.post("/spend/upload/import", data=data)
+    assert kept.status_code == 302  # --skip-invalid: the valid line in, the rest reported
+    cleaning = officer.get(kept.headers["Location"].rstrip("/") + "/cleaning?status=rejected")
+    text = cleaning.get_data(as_text=True)
+    assert "1 rejected" not in text and "2 rejected" in text and "the supplier name is blank" in text
     no_header = _upload(officer, b"just,some\ntext,here\n")
     assert no_header.status_code == 422
     assert "no header row" in no_header.get_data(as_text=True)
