@@ -315,8 +315,23 @@ def repair_row(cells: list[str], n_fields: int, columns: dict[int, str], *,
                   "(the date, amount and supplier could not be separated)")
 
 
-def _row_lines(text: str) -> tuple[list[list[str]], list[int]]:
-    reader = csv.reader(io.StringIO(text))
+DELIMITERS: Final = (",", ";", "\t", "|")
+
+
+def _delimiter(text: str, mapping: dict[str, str] | None) -> str:
+    """Give the delimiter whose first lines hold a recognisable header (comma if none does)."""
+    head = "\n".join(text.splitlines()[:HEADER_SEARCH_LINES])
+    for delimiter in DELIMITERS:
+        try:
+            find_header(list(csv.reader(io.StringIO(head), delimiter=delimiter)), mapping=mapping)
+        except (ValidationError, csv.Error):
+            continue
+        return delimiter
+    return ","
+
+
+def _row_lines(text: str, delimiter: str = ",") -> tuple[list[list[str]], list[int]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
     starts: list[int] = []
     previous = 0
@@ -338,7 +353,8 @@ def read_spend(path: Path, *, mapping: dict[str, str] | None = None,
     ----------
     path
         A CSV file in the Local Government Transparency Code "payments over £500"
-        shape (any header spelling, preamble, totals rows).
+        shape (any header spelling, preamble, totals rows; comma, semicolon, tab or
+        pipe separated).
     mapping
         Source header → spend column (``SPEND_COLUMNS``), over the alias table.
     encoding
@@ -354,7 +370,7 @@ def read_spend(path: Path, *, mapping: dict[str, str] | None = None,
     label = path.name
     text = read_text(path, encoding=encoding)
     try:
-        rows, starts = _row_lines(text)
+        rows, starts = _row_lines(text, _delimiter(text, mapping))
     except ValidationError as exc:
         raise ValidationError([Problem(p.reason, row=p.row, file=label) for p in exc.problems]
                               ) from None
@@ -399,6 +415,11 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     if fixed:
         extra = pd.DataFrame(fixed, columns=[*range(n_fields), LINE, REPAIRS])
         frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
+    if frame.empty:
+        if not any(o["status"] == "rejected" for o in other):
+            raise ValidationError([Problem(f"the file has a header (line {starts[head]}) but "
+                                           "no payment lines", file=file)])
+        return _nothing_readable(file, starts[head], used, other, len(rows))
     frame = frame.sort_values(LINE, kind="stable").reset_index(drop=True)
     cells = frame[list(range(n_fields))].astype("string")
     padding = f"[{PADDING}]"  # a str pattern: Arrow runs it, a compiled one falls back to Python
@@ -454,6 +475,9 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
                       "raw": raw_at(line)})
     keep = ~(is_total | is_blank).to_numpy()
     out = out[keep].reset_index(drop=True)
+    if out.empty and not any(o["status"] == "rejected" for o in other):
+        raise ValidationError([Problem(f"the file has a header (line {starts[head]}) but no "
+                                       "payment lines", file=file)])
 
     problems: list[Problem] = []
     pence, money_problems = parse_money(out[AMOUNT], field=AMOUNT, file=file, rows=out[LINE])
@@ -500,6 +524,24 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     return SpendFile(file=file, header_line=starts[head], mapping=used,
                      payments=payments[[LINE, *SPEND_COLUMNS, AMOUNT_PENCE, REPAIRS]],
                      lines=lines, total_lines=len(rows), problems=problems)
+
+
+def _nothing_readable(file: str, header_line: int, used: dict[str, str],
+                      other: list[dict[str, object]], total_lines: int) -> SpendFile:
+    """Give the result for a file whose every payment line was rejected."""
+    for o in other:
+        if o["status"] == "rejected":
+            o[AMOUNT_PENCE] = _amount_in(str(o["raw"]))
+    lines = pd.DataFrame(other, columns=[LINE, "status", "reason", "raw", AMOUNT_PENCE])
+    lines[AMOUNT_PENCE] = lines[AMOUNT_PENCE].astype("Int64")
+    payments = pd.DataFrame({c: pd.Series(dtype=object) for c in
+                             (LINE, *SPEND_COLUMNS, AMOUNT_PENCE, REPAIRS)})
+    payments[AMOUNT_PENCE] = payments[AMOUNT_PENCE].astype(np.int64)
+    problems = [Problem(str(o["reason"]), row=int(str(o[LINE])), file=file) for o in other
+                if o["status"] == "rejected"]
+    return SpendFile(file=file, header_line=header_line, mapping=used, payments=payments,
+                     lines=lines.sort_values(LINE).reset_index(drop=True),
+                     total_lines=total_lines, problems=problems)
 
 
 def _amount_in(raw: str) -> int | None:

@@ -294,7 +294,9 @@ def parse_datetimes(
 
 
 _MONEY = re.compile(r"^(?P<open>\()?(?P<minus>-)?(?P<whole>\d+)(?:\.(?P<frac>\d{1,2}))?\)?$")
-_MONEY_STRIP = re.compile(r"[£$€,\s\u00a0]|GBP", flags=re.IGNORECASE)
+_MONEY_STRIP = re.compile(r"[£$€\s\u00a0]|GBP", flags=re.IGNORECASE)
+# Commas only as thousands separators: "1,250.00" is money, "1,5" is not £15.
+_GROUPED = re.compile(r"\(?-?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?")
 
 
 def money_pence(text: str) -> int | None:
@@ -302,6 +304,10 @@ def money_pence(text: str) -> int | None:
     core = text.strip()
     credit = core.upper().endswith("CR")
     core = _MONEY_STRIP.sub("", core[:-2] if credit else core)
+    if "," in core:
+        if not _GROUPED.fullmatch(core):
+            return None
+        core = core.replace(",", "")
     found = _MONEY.fullmatch(core)
     if found is None or (found["open"] is None) != (not core.endswith(")")):
         return None
@@ -313,6 +319,9 @@ def _money_slow(text: pd.Series) -> pd.Series:
     credit = text.str.contains(r"\s*CR$", case=False, regex=True).fillna(False)
     core = text.str.replace(r"\s*CR$", "", case=False, regex=True)
     core = core.str.replace(_MONEY_STRIP, "", regex=True)
+    commas = core.str.contains(",", regex=False).fillna(False)
+    badly_grouped = commas & ~core.str.fullmatch(_GROUPED).fillna(False)
+    core = core.str.replace(",", "", regex=False).where(~badly_grouped, "x")
     parts = core.str.extract(_MONEY)
     ok = parts["whole"].notna() & (parts["open"].isna() == ~core.str.endswith(")").fillna(False))
     whole = pd.to_numeric(parts["whole"].where(ok), errors="coerce")

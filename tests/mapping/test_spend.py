@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -188,3 +189,21 @@ def test_cli_import_spend_and_spend_report(data_dir: Path, store: Store, tmp_pat
     assert pd.read_csv(out)["total_pence"].sum() == 40_292_334_84
     missing = run("spend-report", "--name", "nope")
     assert missing.exit_code == 1 and "no spend dataset called 'nope'" in missing.output
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Supplier,Date,Amount\n", "header (line 1) but no payment lines"),
+    ("Supplier,Amount\n,\n\n", "header (line 1) but no payment lines"),
+])
+def test_a_file_with_no_payments_is_refused(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(expected)):
+        read_spend(write(tmp_path, text))
+
+
+def test_every_line_rejected_and_other_delimiters(tmp_path: Path) -> None:
+    spend = read_spend(write(tmp_path, "Supplier,Date,Amount\nAcme,bad\n"))
+    assert spend.payments.empty and [p.row for p in spend.problems] == [2]
+    assert spend.reconciliation().imported_pence == 0
+    semicolons = read_spend(write(tmp_path, "\ufeffSupplier;Amount\nA;1,00\nB;\"£1,000.50\"\n"))
+    assert semicolons.payments["amount_pence"].tolist() == [100050]
+    assert [p.row for p in semicolons.problems] == [2]  # "1,00" is not read as £100
