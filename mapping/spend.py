@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -320,7 +321,7 @@ DELIMITERS: Final = (",", ";", "\t", "|")
 
 def _delimiter(text: str, mapping: dict[str, str] | None) -> str:
     """Give the delimiter whose first lines hold a recognisable header (comma if none does)."""
-    head = "\n".join(text.splitlines()[:HEADER_SEARCH_LINES])
+    head = "".join(itertools.islice(io.StringIO(text), HEADER_SEARCH_LINES))
     for delimiter in DELIMITERS:
         try:
             find_header(list(csv.reader(io.StringIO(head), delimiter=delimiter)), mapping=mapping)
