@@ -9,12 +9,14 @@ models must match the latest migration (a test checks that).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -235,3 +237,87 @@ class LotDesignRecord(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class SpendDataset(Base):
+    """One imported council spend file ("payments over £500"), with its cleaning totals."""
+
+    __tablename__ = "spend_datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    file: Mapped[str] = mapped_column(String(300))
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    header_line: Mapped[int] = mapped_column(Integer)
+    column_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    line_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total_lines: Mapped[int] = mapped_column(Integer)
+    stated_total_pence: Mapped[int | None] = mapped_column(BigInteger)
+    imported_pence: Mapped[int] = mapped_column(BigInteger)
+    reconciliation: Mapped[str] = mapped_column(Text)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpendPayment(Base):
+    """One payment of a spend dataset, in exact pence, keyed to its supplier."""
+
+    __tablename__ = "spend_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("spend_datasets.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(300))
+    service: Mapped[str | None] = mapped_column(String(300))
+    supplier_name: Mapped[str] = mapped_column(String(300))
+    supplier_key: Mapped[str] = mapped_column(String(300), index=True)
+    company_number: Mapped[str | None] = mapped_column(String(20))
+    charity_number: Mapped[str | None] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(100))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    amount_pence: Mapped[int] = mapped_column(BigInteger)
+    repairs: Mapped[str | None] = mapped_column(Text)
+
+
+class SpendLine(Base):
+    """A line of a spend file that is not a cleanly imported payment: why, and what it said."""
+
+    __tablename__ = "spend_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("spend_datasets.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+    amount_pence: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SupplierMatch(Base):
+    """How a supplier (by normalised name) matches the register, and its legal form and class.
+
+    Kept across imports: an officer's resolution (``method`` ``officer``) is reused
+    by every later import instead of being matched again.
+    """
+
+    __tablename__ = "supplier_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supplier_key: Mapped[str] = mapped_column(String(300), unique=True)
+    supplier_name: Mapped[str] = mapped_column(String(300))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    method: Mapped[str] = mapped_column(String(20), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    legal_form: Mapped[str] = mapped_column(String(100), default="unknown")
+    ownership_class: Mapped[str] = mapped_column(String(20), default="unknown")
+    class_source: Mapped[str] = mapped_column(String(20), default="none")
+    evidence: Mapped[str | None] = mapped_column(Text)
+    national_charity: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
