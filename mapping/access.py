@@ -555,7 +555,9 @@ def _floating_catchment(costs: pd.DataFrame, d: pd.Series, s: pd.Series, dk: np.
     # Positions instead of ids, then sums by np.bincount: the same arithmetic as grouping
     # by id, in pair order, without hashing every id again for each step.
     keep = (weights > 0) & (dk >= 0) & (sk >= 0)
-    dk, sk, w = dk[keep], sk[keep], weights[keep]
+    w = weights
+    if not keep.all():  # usually every pair counts: then no copies
+        dk, sk, w = dk[keep], sk[keep], weights[keep]
     catchment_demand = np.bincount(sk, weights=w * d.to_numpy()[dk], minlength=len(s))
     # A site whose catchment holds no demand has no defined ratio; it adds nothing.
     with np.errstate(divide="ignore", invalid="ignore"):
