@@ -59,6 +59,9 @@ class Settings:
     submission_rate_limit: str = "5 per minute;30 per day"
     """How often one address may send the public 'tell us' form (Flask-Limiter syntax)."""
 
+    analysis_rate_limit: str = "60 per minute"
+    """How often one address not signed in may run an analysis page or download (Flask-Limiter syntax)."""
+
     secret_key: str = ""
     """Flask secret key; empty means one is generated once and kept in ``instance_dir``."""
 

@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config["SUBMISSION_RATE_LIMIT"] = settings.submission_rate_limit
+    app.config["ANALYSIS_RATE_LIMIT"] = settings.analysis_rate_limit
     csrf.init_app(app)
     limiter.init_app(app)
     auth.init_app(app)

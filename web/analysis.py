@@ -40,6 +40,7 @@ from mapping.render_gaps import gaps_map, plan_map
 from mapping.taxonomy import load_categories
 from web.db import get_session, get_settings
 from web.exports import csv_response
+from web.extensions import analysis_limit
 
 bp = Blueprint("analysis", __name__)
 
@@ -195,6 +196,7 @@ def _vendor() -> str:
 
 
 @bp.get("/gaps")
+@analysis_limit
 def gaps() -> Any:
     """The gaps page: choose category, demand and method; map, summary and patch table."""
     run = run_analysis(request.args)
@@ -228,18 +230,21 @@ def gaps() -> Any:
 
 
 @bp.get("/gaps.csv")
+@analysis_limit
 def gaps_csv() -> Any:
     """The area table of the analysis as CSV (same parameters as the page)."""
     return csv_response(area_table(run_analysis(request.args)), "gaps.csv")
 
 
 @bp.get("/gaps/patches.csv")
+@analysis_limit
 def patches_csv() -> Any:
     """The patch table of the analysis as CSV (same parameters as the page)."""
     return csv_response(patch_table(run_analysis(request.args)), "gap-patches.csv")
 
 
 @bp.get("/gaps.geojson")
+@analysis_limit
 def gaps_geojson() -> Any:
     """The areas with scores and gap flags as GeoJSON (RFC 7946: lon/lat, right-hand rings)."""
     run = run_analysis(request.args)
@@ -282,6 +287,7 @@ def _plan_query(options: GapOptions, funding: FundingSettings) -> dict[str, Any]
 
 
 @bp.get("/gaps/plan")
+@analysis_limit
 def plan() -> Any:
     """The micro-fund plan for the same analysis, with a budget and a grant size."""
     funding = _funding(request.args)
@@ -306,6 +312,7 @@ def plan() -> Any:
 
 
 @bp.get("/gaps/plan.csv")
+@analysis_limit
 def plan_csv() -> Any:
     """The micro-fund plan as CSV (one row per ranked gap, with the method label)."""
     funding = _funding(request.args)
@@ -313,6 +320,7 @@ def plan_csv() -> Any:
 
 
 @bp.get("/gaps/plan.json")
+@analysis_limit
 def plan_json() -> Any:
     """The plan's funded rows as a 360Giving package; a plan, not awarded grants."""
     funding = _funding(request.args)

@@ -47,6 +47,7 @@ from mapping.render_lots import balance_chart_svg, lot_colour, lots_map
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.exports import csv_response
+from web.extensions import analysis_limit
 
 bp = Blueprint("lots", __name__)
 
@@ -167,6 +168,7 @@ def _vendor() -> str:
 
 
 @bp.get("/lots")
+@analysis_limit
 def page() -> Any:
     """The lots page: options, the design on a map, its balance chart, profiles, rules."""
     session = get_session()
@@ -252,6 +254,7 @@ def _lots_and_lookup(args: MultiDict[str, str]) -> tuple[gpd.GeoDataFrame, pd.Da
 
 
 @bp.get("/lots.csv")
+@analysis_limit
 def lookup_csv() -> Any:
     """The design (or saved set) as a CSV lookup: area code → lot."""
     _lots, lookup, _method = _lots_and_lookup(request.args)
@@ -259,6 +262,7 @@ def lookup_csv() -> Any:
 
 
 @bp.get("/lots.geojson")
+@analysis_limit
 def lots_geojson() -> Any:
     """The lots as GeoJSON (RFC 7946: lon/lat, right-hand rings), with their area codes."""
     lots, _lookup, method = _lots_and_lookup(request.args)
@@ -276,6 +280,7 @@ def lots_geojson() -> Any:
 
 
 @bp.get("/lots/profile.csv")
+@analysis_limit
 def profile_csv() -> Any:
     """The lot profiles as CSV (same parameters as the page)."""
     lots, _lookup, _method = _lots_and_lookup(request.args)

@@ -46,7 +46,7 @@ from mapping.suppliers import METHODS, resolve_supplier, supplier_matches_frame
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.exports import csv_response
-from web.extensions import csrf
+from web.extensions import analysis_limit, csrf
 
 bp = Blueprint("spend", __name__, url_prefix="/spend")
 
@@ -224,6 +224,7 @@ def _report(dataset_id: int) -> SpendReport:
 
 
 @bp.get("/<id:dataset_id>")
+@analysis_limit
 def report(dataset_id: int) -> Any:
     """The benchmark report: CLES figure 2 per subsector, top extractive suppliers, policy bands."""
     rep = _report(dataset_id)
@@ -237,6 +238,7 @@ def report(dataset_id: int) -> Any:
 
 
 @bp.get("/<id:dataset_id>/chart.<fmt>")
+@analysis_limit
 def chart(dataset_id: int, fmt: str) -> Any:
     """The CLES figure 2 chart as SVG or PNG (drawn here with matplotlib, no CDN)."""
     if fmt not in ("svg", "png"):
@@ -249,12 +251,14 @@ def chart(dataset_id: int, fmt: str) -> Any:
 
 
 @bp.get("/<id:dataset_id>/report.csv")
+@analysis_limit
 def report_csv(dataset_id: int) -> Any:
     """The per-subsector table as CSV."""
     return csv_response(_report(dataset_id).shares, f"spend-{dataset_id}-subsectors.csv")
 
 
 @bp.get("/<id:dataset_id>/bands.csv")
+@analysis_limit
 def bands_csv(dataset_id: int) -> Any:
     """The local spend policy bands as CSV."""
     return csv_response(_report(dataset_id).bands, f"spend-{dataset_id}-policy-bands.csv")
@@ -277,6 +281,7 @@ def _cell() -> Cell:
 
 
 @bp.get("/<id:dataset_id>/payments")
+@analysis_limit
 def payments(dataset_id: int) -> Any:
     """The payment rows behind a figure (drill-down); ``format=csv`` downloads them all."""
     cell = _cell()
@@ -318,6 +323,7 @@ def _two() -> tuple[SpendReport, SpendReport]:
 
 
 @bp.get("/compare")
+@analysis_limit
 def compare() -> Any:
     """Two datasets (two periods or two councils) side by side, per subsector."""
     first, second = _two()
@@ -329,6 +335,7 @@ def compare() -> Any:
 
 
 @bp.get("/compare/chart.<fmt>")
+@analysis_limit
 def compare_chart(fmt: str) -> Any:
     """The two datasets' CLES figure 2 bars side by side (SVG or PNG)."""
     if fmt not in ("svg", "png"):

@@ -1,20 +1,10 @@
 """The gaps page in a real browser, offline: shaded areas, legend, method label."""
 
 import pytest
-from flask import Flask
 
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _analysis_registered(app: Flask) -> None:
-    """Register the blueprint when create_app does not (yet) do it."""
-    if "analysis" not in app.blueprints:
-        from web.analysis import bp
-
-        app.register_blueprint(bp)
 
 
 def test_gaps_page_renders_areas_legend_and_sites_offline(live_server, browser_page) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -15,19 +16,13 @@ from flask.testing import FlaskClient
 
 from mapping import schema as S
 from mapping.area_store import load_area_layer, save_patch_set
+from mapping.config import Settings
 from mapping.store import Store
+from tests.web.conftest import signed_in
+from web import create_app
 
 METHOD = "straight line × 1.3"
 EXTERNAL = re.compile(r"<(?:script|link|img)[^>]+(?:src|href)=\"(?:https?:)?//", re.IGNORECASE)
-
-
-@pytest.fixture(autouse=True)
-def _analysis_registered(app: Flask) -> None:
-    """Register the blueprint when create_app does not (yet) do it."""
-    if "analysis" not in app.blueprints:
-        from web.analysis import bp
-
-        app.register_blueprint(bp)
 
 
 def _rows(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -210,3 +205,23 @@ def test_bad_proposed_sites_are_a_422_naming_add(client: FlaskClient, query: str
     api = client.get(f"/gaps.csv?{query}", headers={"Accept": "application/json"})
     assert api.status_code == 422
     assert "add" in json.dumps(api.get_json())
+
+
+@pytest.fixture
+def strict_analysis_app(settings: Settings) -> Flask:
+    limited = dataclasses.replace(settings, analysis_rate_limit="2 per minute")
+    return create_app({"TESTING": True, "MAPPING_SETTINGS": limited})
+
+
+def test_analysis_pages_share_a_rate_limit_for_visitors_not_staff(
+        strict_analysis_app: Flask, demo_store: Store) -> None:
+    client = strict_analysis_app.test_client()
+    assert client.get("/gaps.csv").status_code == 200
+    assert client.get("/lots.csv").status_code == 200  # one count across the analysis pages
+    refused = client.get("/gaps/plan")
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    assert "Wait a minute and try again, or sign in" in html and "Traceback" not in html
+    assert client.get("/directory/").status_code == 200  # other pages are not limited
+    signed_in(client, demo_store, "viewer")
+    assert client.get("/gaps.csv").status_code == 200  # staff are exempt
