@@ -37,7 +37,7 @@ from mapping.errors import Problem, ValidationError
 
 #: The method as outputs name it.
 METHOD: Final = ("ReCom short bursts (GerryChain; DeFord, Duchin & Solomon 2021; "
-                 "Cannon et al. 2023), rook contiguity")
+                 "Cannon et al. 2023), contiguity by shared boundary")
 #: The balance measures a design offers by default, and how pages name them.
 MEASURES: Final = {
     S.POPULATION: "population (Census 2021)",

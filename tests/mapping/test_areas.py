@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from mapping import schema as S
 from mapping.areas import (
+    adjacency_graph,
     area_km2,
     areas_from_frame,
     guess_code_and_name,
@@ -238,3 +239,21 @@ def test_an_incomplete_lookup_is_allowed_when_asked(grid: gpd.GeoDataFrame) -> N
     assert patches.geometry.iloc[0].equals(box(X0, Y0, X0 + KM, Y0 + 2 * KM))
     with pytest.raises(ValidationError, match="column 'patch' is missing"):
         patches_from_lookup(grid, lookup, code_column="ward")
+
+
+def test_an_area_beside_two_stacked_areas_neighbours_both_without_shared_vertices() -> None:
+    # West is one tall box; East-low and East-high meet it mid-edge, where West has no
+    # vertex (PySAL's Rook saw no neighbours here). Stored in lon/lat, as layers are.
+    west = box(X0, Y0, X0 + KM, Y0 + 2 * KM)
+    areas = gpd.GeoDataFrame(
+        {S.AREA_CODE: ["W", "EL", "EH", "FAR"]},
+        geometry=[west, square(1, 0), square(1, 1), square(2, 2)], crs=S.METRIC_CRS,
+    ).to_crs(S.STORAGE_CRS)
+    graph = adjacency_graph(areas)
+    assert graph.has_edge("W", "EL") and graph.has_edge("W", "EH") and graph.has_edge("EL", "EH")
+    assert not graph.has_edge("EH", "FAR")  # a corner only
+    assert graph.degree("FAR") == 0
+    lookup = pd.DataFrame({S.AREA_CODE: ["W", "EL", "EH"], S.PATCH: ["Lot", "Lot", "Lot"]})
+    lots = patches_from_lookup(areas[areas[S.AREA_CODE] != "FAR"], lookup,
+                               require_contiguous=True)
+    assert lots[S.PATCH].tolist() == ["Lot"]
