@@ -747,7 +747,9 @@ def import_spend_cmd(context: Context, path: Path, name: str, skip_invalid: bool
                               progress=advance)
     click.echo(result.summary())
     if cleaning_report:
-        result.spend.lines.to_csv(cleaning_report, index=False)
+        from mapping.spreadsheets import write_safe_csv
+
+        write_safe_csv(result.spend.lines, cleaning_report)
     if result.spend.problems:
         _show_problems(result.spend.problems, report)
 
@@ -769,6 +771,7 @@ def spend_report_cmd(context: Context, name: str, compare_name: str | None, out:
     from mapping.spend import pounds
     from mapping.spend_report import SEGMENTS, shares_chart
     from mapping.spend_service import report_for_name
+    from mapping.spreadsheets import write_safe_csv
 
     store = context.ready_store()
     with store.transaction() as session:
@@ -790,10 +793,10 @@ def spend_report_cmd(context: Context, name: str, compare_name: str | None, out:
                        "to suppliers whose locality is not known")
     if out:
         table = first.shares if second is None else first.compare(second)
-        table.to_csv(out, index=False)
+        write_safe_csv(table, out)
     if chart:
         tables = [(first.dataset.name, first.shares)] + (
             [(second.dataset.name, second.shares)] if second else [])
         chart.write_bytes(shares_chart(tables, fmt=chart.suffix.lower().lstrip(".") or "svg"))
     if suppliers_out:
-        first.matches.to_csv(suppliers_out, index=False)
+        write_safe_csv(first.matches, suppliers_out)

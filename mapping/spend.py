@@ -4,9 +4,12 @@ The Local Government Transparency Code asks councils to publish every payment
 over £500; each council does it its own way. This module reads such a file into
 one clean table of payments and accounts for **every line** of the file:
 
-- preamble lines before the header, the header itself, blank lines and totals
-  rows (``Total``, ``Grand Total``) are recognised; totals are kept to reconcile
-  against, never imported as payments;
+- preamble lines before the header, the header itself, blank lines, totals
+  rows (``Total``, ``Grand Total``) and sub-total rows are recognised; totals are
+  kept to reconcile against, never imported as payments. A line is a totals row
+  only when its supplier cell is the label or blank and the label is in a
+  descriptive column (not the amount, date or an identifier): a payment with
+  "Total" in its service column is still a payment;
 - headers are mapped to our columns through ``data/spend_column_aliases.csv``
   (``mapping`` overrides it), and the header row is found after any preamble;
 - amounts are read as exact pence from currency strings (``£1,234.56``,
@@ -39,6 +42,8 @@ import pandas as pd
 
 from mapping.config import REFERENCE_DIR
 from mapping.errors import Problem, ValidationError
+from mapping.models import SpendPayment
+from mapping.suppliers import normalise_supplier_names
 from mapping.tables import (
     _key,
     blank,
@@ -67,7 +72,12 @@ AMOUNT_PENCE: Final = "amount_pence"
 LINE: Final = "line"
 REPAIRS: Final = "repairs"
 #: How each line of a file was accounted for.
-LINE_STATUSES: Final = ("imported", "repaired", "rejected", "preamble", "header", "blank", "total")
+LINE_STATUSES: Final = ("imported", "repaired", "rejected", "preamble", "header", "blank", "total",
+                        "subtotal")
+#: The most characters the store keeps in each text column (``SpendPayment``'s lengths).
+MAX_LENGTHS: Final = {name: int(length) for name in (*SPEND_COLUMNS, "supplier_key")
+                      if name in SpendPayment.__table__.c
+                      and (length := getattr(SpendPayment.__table__.c[name].type, "length", None))}
 #: Lines searched for the header row.
 HEADER_SEARCH_LINES: Final = 50
 #: Characters some exports pad cells with (Lambeth's ``†``), and no-break spaces.
@@ -75,6 +85,9 @@ PADDING: Final = "\u2020\u00a0"
 _PADDING_RE: Final = re.compile(f"[{PADDING}]")
 _SPACES_RE: Final = re.compile(r"\s+")
 _TOTAL_RE: Final = re.compile(r"(grand\s+|sub[\s-]?)?totals?:?", re.IGNORECASE)
+_SUBTOTAL_RE: Final = re.compile(r"sub[\s-]?totals?:?", re.IGNORECASE)
+#: Columns a totals label never sits in (it sits in a leading, descriptive column).
+_NOT_LABEL_COLUMNS: Final = (AMOUNT, PAID_ON, COMPANY_NUMBER, CHARITY_NUMBER, TRANSACTION_ID)
 #: Date shapes a repair may cut out of a run-together cell, by how the file writes dates.
 _DATE_SHAPES: Final = {
     "dd/mm/yyyy": (r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y"),
@@ -113,19 +126,30 @@ class SpendFile:
 
     @property
     def stated_total_pence(self) -> int | None:
-        """Give the file's own total: its last ``Grand Total`` row, else its last ``Total`` row."""
-        totals = self.lines[(self.lines["status"] == "total") & self.lines[AMOUNT_PENCE].notna()]
+        """Give the file's own total: its last ``Grand Total`` row, else its last ``Total`` row,
+        else (a file with sub-totals only) the sum of its sub-totals; ``None`` when it has none.
+        """
+        with_amount = self.lines[self.lines[AMOUNT_PENCE].notna()]
+        totals = with_amount[with_amount["status"] == "total"]
         if totals.empty:
-            return None
+            subtotals = with_amount[with_amount["status"] == "subtotal"]
+            return int(subtotals[AMOUNT_PENCE].sum()) if len(subtotals) else None
         grand = totals[totals["raw"].str.contains("grand", case=False)]
         return int((grand if not grand.empty else totals)[AMOUNT_PENCE].iloc[-1])
+
+    @property
+    def stated_from(self) -> str:
+        """Give where :attr:`stated_total_pence` comes from: ``total row`` or ``sub-totals``."""
+        with_amount = self.lines[self.lines[AMOUNT_PENCE].notna()]
+        return "total row" if (with_amount["status"] == "total").any() else "sub-totals"
 
     def reconciliation(self) -> Reconciliation:
         """Give the imported total against the file's own total, and the rejected lines between."""
         imported = int(self.payments[AMOUNT_PENCE].sum())
         rejected = self.lines[self.lines["status"] == "rejected"]
         return Reconciliation(
-            stated_pence=self.stated_total_pence, imported_pence=imported,
+            stated_pence=self.stated_total_pence, stated_from=self.stated_from,
+            imported_pence=imported,
             rejected_pence=int(rejected[AMOUNT_PENCE].fillna(0).sum()),
             rejected_lines=rejected[LINE].astype(int).tolist(),
             rejected_without_amount=int(rejected[AMOUNT_PENCE].isna().sum()),
@@ -141,6 +165,8 @@ class Reconciliation:
     rejected_pence: int
     rejected_lines: list[int]
     rejected_without_amount: int
+    stated_from: str = "total row"
+    """``total row``, or ``sub-totals`` when the file has sub-totals but no total row."""
 
     @property
     def difference_pence(self) -> int | None:
@@ -166,17 +192,23 @@ class Reconciliation:
         if self.stated_pence is None:
             return f"Imported {imported}; the file states no total to reconcile against."
         stated = pounds(self.stated_pence)
+        subtotals = self.stated_from == "sub-totals"
         if self.status == "reconciled":
+            if subtotals:
+                return (f"Imported {imported} = the file's sub-totals added up ({stated}), to the "
+                        "penny (the file has no total row).")
             return f"Imported {imported} = the file's own total {stated}, to the penny."
+        whose = ("the file has no total row; its sub-totals add up to" if subtotals
+                 else "the file's total is")
         diff = pounds(self.difference_pence or 0)
         lines = ", ".join(str(n) for n in self.rejected_lines[:20])
         more = " …" if len(self.rejected_lines) > 20 else ""
         if self.status == "explained":
             unreadable = (f" ({self.rejected_without_amount} of them with no readable amount)"
                           if self.rejected_without_amount else "")
-            return (f"Imported {imported}; the file's total is {stated}. The difference {diff} "
+            return (f"Imported {imported}; {whose} {stated}. The difference {diff} "
                     f"is exactly the rejected lines {lines}{more}{unreadable}.")
-        return (f"Imported {imported}; the file's total is {stated}. The difference {diff} is not "
+        return (f"Imported {imported}; {whose} {stated}. The difference {diff} is not "
                 f"explained by the rejected lines ({pounds(self.rejected_pence)}"
                 f"{'' if not self.rejected_without_amount else ', some with no readable amount'}): "
                 "check the file's total row.")
@@ -437,14 +469,9 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     cells = cells.apply(lambda c: c.str.strip())
     empty = cells.isna() | cells.eq("")
     is_blank = empty.all(axis=1)
-    # A cheap substring test first; the exact pattern only on the few lines that say "total".
-    maybe = cells.apply(lambda c: c.str.contains("total", case=False, regex=False)).fillna(False)
-    is_total = pd.Series(False, index=cells.index)
-    if maybe.any(axis=None):
-        rows_ = maybe.any(axis=1)
-        is_total[rows_] = cells[rows_].apply(lambda c: c.str.fullmatch(_TOTAL_RE)).fillna(
-            False).any(axis=1)
+    is_total, is_subtotal = _totals_rows(cells, columns)
     is_total &= ~is_blank
+    is_subtotal &= is_total
     out = pd.DataFrame({LINE: frame[LINE].to_numpy()})
     for i, name in columns.items():
         out[name] = cells[i].to_numpy()
@@ -467,9 +494,15 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
                             and re.fullmatch(r"[£(\-]?[\d,]+(\.\d+)?\)?", v)), ""), axis=1)
         amount_text = amount_text.where(amount_text != "", last_number.to_numpy())
         total_pence, _ = parse_money(amount_text.reset_index(drop=True), field=AMOUNT, file=file)
-        for line, pence in zip(total_rows[LINE], total_pence, strict=True):
-            other.append({LINE: int(line), "status": "total", "raw": raw_at(line),
-                          "reason": "totals row: used to reconcile, not imported",
+        subtotal = is_subtotal[is_total].to_numpy()
+        has_total = not subtotal.all()
+        for line, pence, sub in zip(total_rows[LINE], total_pence, subtotal, strict=True):
+            reason = ("totals row: used to reconcile, not imported" if not sub else
+                      "sub-total row: not imported, and not the file's total" if has_total else
+                      "sub-total row: not imported; the file has no total row, so its sub-totals "
+                      "are added up to reconcile against")
+            other.append({LINE: int(line), "status": "subtotal" if sub else "total",
+                          "raw": raw_at(line), "reason": reason,
                           AMOUNT_PENCE: None if pd.isna(pence) else int(pence)})
     for line in out[LINE][is_blank.to_numpy()]:
         other.append({LINE: int(line), "status": "blank", "reason": "blank line",
@@ -495,6 +528,10 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     no_supplier = blank(out[SUPPLIER])
     problems += [Problem("the supplier name is blank", row=int(line), field=SUPPLIER, file=file)
                  for line in out[LINE][no_supplier.to_numpy()]]
+    no_amount = blank(out[AMOUNT])
+    problems += [Problem("the amount is blank", row=int(line), field=AMOUNT, file=file)
+                 for line in out[LINE][no_amount.to_numpy()]]
+    problems += _too_long(out, file)
     rejected_lines = {p.row for p in problems}
     bad_rows = out[out[LINE].isin(list(rejected_lines))]
     for line, amount in zip(bad_rows[LINE], bad_rows[AMOUNT_PENCE], strict=True):
@@ -525,6 +562,61 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     return SpendFile(file=file, header_line=starts[head], mapping=used,
                      payments=payments[[LINE, *SPEND_COLUMNS, AMOUNT_PENCE, REPAIRS]],
                      lines=lines, total_lines=len(rows), problems=problems)
+
+
+def _too_long(out: pd.DataFrame, file: str) -> list[Problem]:
+    """Give a problem for each cell longer than the store keeps (``MAX_LENGTHS``)."""
+    problems = []
+    for name, limit in MAX_LENGTHS.items():
+        if name not in out:
+            continue
+        length = out[name].astype("string").str.len()
+        for line, n in zip(out[LINE][length.gt(limit).fillna(False).to_numpy()],
+                           length[length.gt(limit).fillna(False)], strict=True):
+            problems.append(Problem(f"{n} characters, longer than the {limit} this column keeps",
+                                    row=int(line), field=name, file=file))
+    # The supplier's key spells out abbreviations ("Ltd" becomes "limited"), so it can be
+    # longer than the name itself.
+    names = out[SUPPLIER].astype("string")
+    limit = MAX_LENGTHS.get("supplier_key", 0)
+    candidates = names.str.len().gt(limit // 4).fillna(False) & names.str.len().le(
+        MAX_LENGTHS.get(SUPPLIER, limit)).fillna(False)
+    if limit and candidates.any():
+        keys = normalise_supplier_names(names[candidates])
+        for line, key in zip(out[LINE][candidates.to_numpy()], keys, strict=True):
+            if len(key) > limit:
+                problems.append(Problem(
+                    f"the supplier name's key ({len(key)} characters once abbreviations are "
+                    f"spelt out) is longer than the {limit} the store keeps; shorten the name",
+                    row=int(line), field=SUPPLIER, file=file))
+    return problems
+
+
+def _totals_rows(cells: pd.DataFrame, columns: dict[int, str]) -> tuple[pd.Series, pd.Series]:
+    """Give which rows are totals rows, and which of those are sub-totals.
+
+    A totals row has a totals label (``Total``, ``Grand Total``, ``Sub-total``) in a
+    descriptive column (not the amount, the date or an identifier) and, in the
+    supplier column, that label or nothing: a payment to a named supplier is never a
+    totals row, whatever its other cells say.
+    """
+    is_total = pd.Series(False, index=cells.index)
+    is_subtotal = pd.Series(False, index=cells.index)
+    # A cheap substring test first; the exact pattern only on the few lines that say "total".
+    maybe = cells.apply(lambda c: c.str.contains("total", case=False, regex=False)).fillna(False)
+    if not maybe.any(axis=None):
+        return is_total, is_subtotal
+    rows = cells[maybe.any(axis=1)]
+    label_columns = [c for c in cells.columns if columns.get(c) not in _NOT_LABEL_COLUMNS]
+    labels = rows[label_columns]
+    labelled = labels.apply(lambda c: c.str.fullmatch(_TOTAL_RE)).fillna(False).any(axis=1)
+    supplier = rows[next(i for i, name in columns.items() if name == SUPPLIER)]
+    no_supplier = supplier.isna() | supplier.eq("") | supplier.str.fullmatch(_TOTAL_RE).fillna(
+        False)
+    is_total[rows.index] = (labelled & no_supplier).astype(bool)
+    sub = labels.apply(lambda c: c.str.fullmatch(_SUBTOTAL_RE)).fillna(False).any(axis=1)
+    is_subtotal[rows.index] = sub.astype(bool)
+    return is_total, is_subtotal
 
 
 def _nothing_readable(file: str, header_line: int, used: dict[str, str],

@@ -165,7 +165,9 @@ def subsector_shares(classified: pd.DataFrame) -> pd.DataFrame:
     and the share of the total). Subsectors are ordered by total, ``other`` last.
     """
     if classified.empty:
-        return pd.DataFrame(columns=["subsector", "total_pence", "payments", *SEGMENTS])
+        return pd.DataFrame(columns=["subsector", "total_pence", "payments", *SEGMENTS,
+                                     *[f"{s} share" for s in SEGMENTS], "local_pence",
+                                     "local share"])
     segments = _pivot(classified, "subsector", "segment", SEGMENTS)
     local = _pivot(classified, "subsector", "locality", LOCALITY)
     out = segments.copy()
@@ -210,6 +212,9 @@ def policy_bands(classified: pd.DataFrame) -> pd.DataFrame:
 def compare_shares(first: pd.DataFrame, second: pd.DataFrame, *,
                    labels: tuple[str, str]) -> pd.DataFrame:
     """Give two :func:`subsector_shares` tables side by side, by subsector, with the changes."""
+    if labels[0] == labels[1]:
+        raise ValidationError([Problem(f"'{labels[0]}' compared with itself: choose two "
+                                       "different datasets", field="compare")])
     keep = ["subsector", "total_pence", *[f"{s} share" for s in SEGMENTS], "local share"]
     a = first[keep].set_index("subsector").add_prefix(f"{labels[0]}: ")
     b = second[keep].set_index("subsector").add_prefix(f"{labels[1]}: ")
@@ -217,6 +222,11 @@ def compare_shares(first: pd.DataFrame, second: pd.DataFrame, *,
     for column in ("generative share", "extractive share", "in-house share"):
         out[f"change in {column}"] = out[f"{labels[1]}: {column}"] - out[f"{labels[0]}: {column}"]
     return out.reset_index()
+
+
+def _literal(text: str) -> str:
+    """Give text for a chart label as written: ``$...$`` would otherwise be read as mathtext."""
+    return text.replace("$", r"\$")
 
 
 def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") -> bytes:
@@ -240,8 +250,8 @@ def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") ->
     for name in names:
         for label, table in tables:
             row = table[table["subsector"] == name]
-            tag = f"{name} ({label})" if len(tables) > 1 else name
-            bars.append((tag, row.iloc[0] if len(row) else pd.Series(dtype=float)))
+            tag = f"{name} ({label})" if len(tables) > 1 else str(name)
+            bars.append((_literal(tag), row.iloc[0] if len(row) else pd.Series(dtype=float)))
     height = 1.2 + 0.38 * max(len(bars), 1)
     figure = Figure(figsize=(8.5, height), dpi=100)
     axes = figure.subplots()

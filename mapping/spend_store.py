@@ -136,6 +136,8 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
     name = name.strip()
     if not name:
         raise ValidationError([Problem("give the dataset a name", field="name")])
+    _check_lengths({"name": name, "file": spend.file, "publisher": publisher,
+                    "licence": licence, "attribution": attribution})
     payments = spend.payments.copy()
     payments["supplier_key"] = normalise_supplier_names(payments[SP.SUPPLIER])
     payments["repairs"] = payments["repairs"].where(payments["repairs"] != "", None)
@@ -174,6 +176,18 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
         say(f"matched {len(suppliers)} suppliers")
         dataset_id = dataset.id
     return SpendImport(dataset_id, spend, matches)
+
+
+def _check_lengths(values: dict[str, str | None]) -> None:
+    """Refuse dataset details longer than the store keeps (PostgreSQL would fail the import)."""
+    problems = []
+    for name, value in values.items():
+        limit = getattr(DATASETS_TABLE.c[name].type, "length", None)
+        if value is not None and limit is not None and len(value) > limit:
+            problems.append(Problem(f"{len(value)} characters, longer than the {limit} kept",
+                                    field=name))
+    if problems:
+        raise ValidationError(problems)
 
 
 def check_spend(path: Path, *, mapping: dict[str, str] | None = None,
@@ -218,10 +232,13 @@ def payments_frame(session: Session, dataset_id: int) -> pd.DataFrame:
 def lines_frame(session: Session, dataset_id: int) -> pd.DataFrame:
     """Give a dataset's cleaning report: every line that was not a cleanly imported payment."""
     table = SpendLine.__table__
-    return pd.read_sql(select(table.c.line, table.c.status, table.c.reason, table.c.raw,
-                              table.c.amount_pence)
-                       .where(table.c.dataset_id == dataset_id).order_by(table.c.line),
-                       session.connection())
+    lines = pd.read_sql(select(table.c.line, table.c.status, table.c.reason, table.c.raw,
+                               table.c.amount_pence)
+                        .where(table.c.dataset_id == dataset_id).order_by(table.c.line),
+                        session.connection())
+    # Whole pence, even where some lines have none (read_sql would give floats: 123456.0).
+    lines["amount_pence"] = lines["amount_pence"].astype("Int64")
+    return lines
 
 
 def delete_dataset(session: Session, dataset_id: int) -> None:

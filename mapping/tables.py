@@ -108,8 +108,9 @@ def read_table(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:
 def read_text(path: Path, *, encoding: str = "utf-8") -> str:
     """Give a text file's contents, without a byte-order mark.
 
-    Raises :class:`ValidationError` naming the file for an empty file, and the
-    line for text that is not in ``encoding``.
+    Raises :class:`ValidationError` naming the file for an empty file or an
+    ``encoding`` that is not a text encoding, and the line for text that is not
+    in ``encoding``.
     """
     label = Path(path).name
     raw = Path(path).read_bytes()
@@ -129,6 +130,11 @@ def read_text(path: Path, *, encoding: str = "utf-8") -> str:
                     row=max(line - 1, 1),
                 )
             ]
+        ) from None
+    except (LookupError, UnicodeError):  # not an encoding, or not one for text (e.g. "base64")
+        raise ValidationError(
+            [Problem(f"'{encoding[:40]}' is not a text encoding this service reads; use utf-8, "
+                     "or cp1252 for older Excel", file=label, field="encoding")]
         ) from None
     return text.removeprefix("\ufeff")
 

@@ -7,19 +7,9 @@ import io
 import pandas as pd
 from flask import Response
 
-#: Text a spreadsheet would run as a formula starts with one of these.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from mapping.spreadsheets import FORMULA_STARTS, spreadsheet_safe
 
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give the frame with text that a spreadsheet would run as a formula quoted with '."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            text = out[column].astype("string")
-            risky = text.str.startswith(FORMULA_STARTS).fillna(False)
-            out[column] = out[column].where(~risky, "'" + text)
-    return out
+__all__ = ["FORMULA_STARTS", "csv_response", "spreadsheet_safe"]
 
 
 def csv_response(frame: pd.DataFrame, filename: str) -> Response:

@@ -33,7 +33,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from mapping.errors import Problem, ValidationError
 from mapping.models import Organisation, SupplierMatch
@@ -55,6 +55,10 @@ UPLOAD_KEEP_SECONDS: Final = 24 * 3600
 #: Payment rows shown on a drill-down page; the CSV has them all.
 PAGE_ROWS: Final = 500
 _TOKEN: Final = re.compile(r"[0-9a-f]{32}")
+#: Text encodings a spend file may be read in (the upload form offers these).
+ENCODINGS: Final = (("utf-8", "UTF-8"), ("cp1252", "Windows-1252 (older Excel)"))
+#: The largest dataset id (as the app's ``id`` URL converter: what the database holds).
+MAX_ID: Final = 2**31 - 1
 _ALLOWED: Final = {"subsector": None, "segment": SEGMENTS, "band": BANDS, "locality": LOCALITY,
                    "supplier_key": None}
 PAYMENT_COLUMNS: Final = ("line", "supplier_name", "department", "service", "paid_on",
@@ -67,15 +71,15 @@ class UploadForm(FlaskForm):
 
     file = FileField("Spend file (CSV)", validators=[
         FileRequired("Choose a file."), FileAllowed(["csv", "txt"], "Upload a .csv file.")])
-    encoding = SelectField("Text encoding", choices=[
-        SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows-1252 (older Excel)")])
+    encoding = SelectField("Text encoding", choices=[SelectChoice(v, t) for v, t in ENCODINGS])
 
 
 class ImportForm(FlaskForm):
     """Confirm the column mapping and import the checked file."""
 
     token = HiddenField(validators=[DataRequired()])
-    encoding = HiddenField()
+    encoding = HiddenField(validators=[Optional(), AnyOf(
+        [v for v, _t in ENCODINGS], message="Unknown text encoding; upload the file again.")])
     name = StringField("Dataset name", validators=[DataRequired(), Length(max=200)],
                        description="E.g. 'Lambeth June 2012'.")
     mapping = TextAreaField("Column mapping", validators=[Optional(), Length(max=2000)],
@@ -187,7 +191,7 @@ def _review(path: Path, imports: ImportForm, *, mapping: dict[str, str] | None =
     return render_template(
         "spend/review.html", form=imports, checked=checked, spend=spend,
         counts=spend.counts, rec=spend.reconciliation(), pounds=pounds,
-        lines=spend.lines[spend.lines["status"].isin(["rejected", "repaired", "total"])
+        lines=spend.lines[spend.lines["status"].isin(["rejected", "repaired", "total", "subtotal"])
                           ].head(PAGE_ROWS).to_dict("records"),
         problems=problems or []), status
 
@@ -314,11 +318,22 @@ def cleaning(dataset_id: int) -> Any:
                            pounds=pounds)
 
 
+def _dataset_id(name: str) -> int:
+    """Give query parameter ``name`` as a dataset id, or raise :class:`ValidationError`."""
+    text = request.args.get(name, "").strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise ValidationError([Problem(f"'{text[:20]}' is not a dataset id (a whole number from 1 "
+                                       f"to {MAX_ID}); choose two datasets to compare",
+                                       field=name)], summary="choose two datasets to compare")
+    return int(text)
+
+
 def _two() -> tuple[SpendReport, SpendReport]:
-    try:
-        first, second = int(request.args.get("a", "")), int(request.args.get("b", ""))
-    except ValueError:
-        raise ValidationError([Problem("choose two datasets to compare", field="a")]) from None
+    first, second = _dataset_id("a"), _dataset_id("b")
+    if first == second:
+        raise ValidationError([Problem("a dataset compared with itself: choose two different "
+                                       "datasets", field="b")],
+                              summary="choose two different datasets")
     return _report(first), _report(second)
 
 

@@ -207,3 +207,108 @@ def test_every_line_rejected_and_other_delimiters(tmp_path: Path) -> None:
     semicolons = read_spend(write(tmp_path, "\ufeffSupplier;Amount\nA;1,00\nB;\"£1,000.50\"\n"))
     assert semicolons.payments["amount_pence"].tolist() == [100050]
     assert [p.row for p in semicolons.problems] == [2]  # "1,00" is not read as £100
+
+
+def _cli(store: Store):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from mapping.cli import main
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, ["--database-url", store.url, *args],
+                                       catch_exceptions=False)
+
+
+def test_a_blank_amount_is_a_line_problem_not_a_crash(tmp_path: Path, store: Store) -> None:
+    path = write(tmp_path, "Supplier,Date,Amount\nAcme,01/06/2024,10.00\nBeta,02/06/2024,\n"
+                 "Gamma,03/06/2024,  \n")
+    spend = read_spend(path)
+    assert [(p.file, p.row, p.field, p.reason) for p in spend.problems] == [
+        ("spend.csv", 3, "amount", "the amount is blank"),
+        ("spend.csv", 4, "amount", "the amount is blank")]
+    assert spend.payments["amount_pence"].tolist() == [1000]
+    with pytest.raises(ValidationError, match="row 3, field 'amount': the amount is blank"):
+        import_spend(store, path, name="blank", imported_by="test")
+    result = import_spend(store, path, name="blank", imported_by="test", skip_invalid=True)
+    with store.transaction() as session:
+        assert lines_frame(session, result.dataset_id)["status"].tolist() == [
+            "header", "rejected", "rejected"]
+    refused = _cli(store)("import-spend", str(path), "--name", "cli")
+    assert refused.exit_code == 1 and "spend.csv, row 4, field 'amount'" in refused.output
+
+
+def test_an_unknown_encoding_is_a_validation_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "Supplier,Amount\nAcme,1.00\n")
+    for encoding in ("no-such-encoding", "base64", "rot13"):
+        with pytest.raises(ValidationError, match="not a text encoding"):
+            read_spend(path, encoding=encoding)
+    assert read_spend(path, encoding="cp1252").payments["amount_pence"].tolist() == [100]
+
+
+def test_cells_longer_than_the_store_keeps_are_line_problems(tmp_path: Path,
+                                                             store: Store) -> None:
+    path = write(tmp_path, "Supplier,Company Number,Transaction ID,Amount\n"
+                 f"{'A' * 301},01234567,T1,1.00\n"
+                 f"Acme,{'1' * 21},T2,2.00\n"
+                 f"Beta,01234567,{'T' * 101},3.00\n"
+                 f"{'co ' * 90}co,,T4,4.00\n"  # 269 characters; its key spells out "company"
+                 f"{'B' * 300},01234567,T5,5.00\n")
+    spend = read_spend(path)
+    assert [(p.row, p.field) for p in spend.problems] == [
+        (2, "supplier_name"), (3, "company_number"), (4, "transaction_id"), (5, "supplier_name")]
+    assert "301 characters, longer than the 300" in spend.problems[0].reason
+    assert spend.payments["amount_pence"].tolist() == [500]
+    result = import_spend(store, path, name="long", imported_by="test", skip_invalid=True)
+    with store.transaction() as session:
+        assert payments_frame(session, result.dataset_id)["supplier_name"].tolist() == ["B" * 300]
+    with pytest.raises(ValidationError, match="longer than the 300 kept"):
+        import_spend(store, path, name="long 2", imported_by="test", skip_invalid=True,
+                     publisher="P" * 301)
+
+
+def test_the_cleaning_report_keeps_whole_pence(tmp_path: Path, store: Store) -> None:
+    path = write(tmp_path, "Spend\nSupplier,Amount\nAcme,1234.56\nBeta,abc\nTotal,1234.56\n")
+    result = import_spend(store, path, name="pence", imported_by="test", skip_invalid=True)
+    with store.transaction() as session:
+        lines = lines_frame(session, result.dataset_id)
+    assert str(lines["amount_pence"].dtype) == "Int64"
+    assert "123456.0" not in lines.to_csv(index=False)
+    assert lines.set_index("status").loc["total", "amount_pence"] == 123456
+
+
+def test_only_a_labelled_row_with_no_supplier_is_a_total(tmp_path: Path) -> None:
+    path = write(tmp_path, "Department,Supplier,Date,Amount,Service\n"
+                 "Adults,Acme Ltd,01/06/2024,100.00,Total\n"  # a payment, whatever its service
+                 "Adults,Beta CIC,02/06/2024,50.00,Sub-total\n"
+                 "Sub-total,,,150.00,\n"
+                 "Children,Gamma,03/06/2024,25.00,Care\n"
+                 "Sub-total,,,25.00,\n"
+                 "Grand Total,,,175.00,\n")
+    spend = read_spend(path)
+    assert spend.payments["line"].tolist() == [2, 3, 5]
+    statuses = spend.lines.set_index("line")["status"]
+    assert statuses[[4, 6, 7]].tolist() == ["subtotal", "subtotal", "total"]
+    assert spend.counts["subtotal"] == 2 and spend.counts["total"] == 1
+    assert sum(spend.counts.values()) == spend.total_lines
+    assert spend.reconciliation().stated_pence == 175_00
+    assert spend.reconciliation().status == "reconciled"
+    # Sub-totals but no total row: the sub-totals added up, never the last one alone.
+    subs = read_spend(write(tmp_path, path.read_text().rsplit("Grand", 1)[0], "subs.csv"))
+    rec = subs.reconciliation()
+    assert (rec.stated_pence, rec.status) == (175_00, "reconciled")
+    assert "sub-totals added up" in rec.describe()
+    assert "no total row" in subs.lines.set_index("line").loc[4, "reason"]
+
+
+def test_cli_csv_files_are_spreadsheet_safe(tmp_path: Path, store: Store) -> None:
+    path = write(tmp_path, "Supplier,Amount\n\"=HYPERLINK(\"\"http://x\"\")\",1.00\n"
+                 "@SUM(A1),1O.00\n")
+    run = _cli(store)
+    cleaning, suppliers = tmp_path / "cleaning.csv", tmp_path / "suppliers.csv"
+    result = run("import-spend", str(path), "--name", "formula", "--skip-invalid",
+                 "--cleaning-report", str(cleaning))
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(cleaning).set_index("line").loc[3, "raw"] == "'@SUM(A1),1O.00"
+    report = run("spend-report", "--name", "formula", "--suppliers-out", str(suppliers))
+    assert report.exit_code == 0, report.output
+    assert pd.read_csv(suppliers)["supplier_name"].tolist() == ['\'=HYPERLINK("http://x")']

@@ -135,3 +135,36 @@ def test_lambeth_report_drill_downs_equal_the_file_total(data_dir: Path, store: 
     rows = drill_down(report.classified, Cell(subsector="nursing", segment="extractive"))
     assert rows["amount_pence"].sum() == nursing["extractive"] > 0
     assert set(rows["service"].str.contains("NURSING|RNCC|FNC")) == {True}
+
+
+def test_chart_labels_are_shown_as_written(classified: pd.DataFrame) -> None:
+    shares = subsector_shares(classified)
+    shares.loc[0, "subsector"] = "$x^2$ care"
+    svg = shares_chart([("Q1 $\\frac$", shares), ("Q2 $5", subsector_shares(classified))])
+    assert svg.startswith(b"<?xml")
+    assert shares_chart([("Q1 $\\frac$", shares)], fmt="png").startswith(b"\x89PNG")
+
+
+def test_a_dataset_is_not_compared_with_itself(classified: pd.DataFrame) -> None:
+    from mapping.errors import ValidationError
+
+    shares = subsector_shares(classified)
+    with pytest.raises(ValidationError, match="compared with itself"):
+        compare_shares(shares, shares, labels=("June", "June"))
+
+
+def test_a_dataset_with_no_payments_reports_and_compares(tmp_path: Path, store: Store,
+                                                         classified: pd.DataFrame) -> None:
+    path = tmp_path / "none.csv"
+    path.write_text("Supplier,Amount\nAcme,abc\n,1.00\n", encoding="utf-8")
+    result = import_spend(store, path, name="Nothing", imported_by="test", skip_invalid=True)
+    assert result.dataset_id is not None
+    with store.transaction() as session:
+        report = report_for(session, result.dataset_id)
+    assert report.shares.empty
+    assert {f"{s} share" for s in SEGMENTS} | {"local_pence", "local share"} <= set(
+        report.shares.columns)
+    table = compare_shares(subsector_shares(classified), report.shares, labels=("June", "None"))
+    assert table["None: total_pence"].sum() == 0
+    assert shares_chart([("Nothing", report.shares)]).startswith(b"<?xml")
+    assert report.bands["total pence"].sum() == 0 and report.top_extractive().empty

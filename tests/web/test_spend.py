@@ -163,3 +163,46 @@ def test_an_upload_over_the_size_limit_is_refused(client_as: Callable[..., Flask
     assert "File too large" in response.get_data(as_text=True)
     small = _upload(officer, b"Supplier,Amount\nAcme Ltd,100.00\n")
     assert small.status_code == 200
+
+
+def test_an_unknown_encoding_is_refused_not_a_server_error(
+        client_as: Callable[..., FlaskClient]) -> None:
+    officer = client_as("officer", "o")
+    page = _upload(officer, b"Supplier,Date,Amount\nAcme,01/06/2024,\nBeta,02/06/2024,2.00\n"
+                   ).get_data(as_text=True)
+    assert "<td>2</td><td>rejected</td><td>amount: the amount is blank</td>" in page
+    data = form_data(page, "/spend/upload/import")
+    data.update(name="enc", encoding="no-such-encoding")
+    response = officer.post("/spend/upload/import", data=data)
+    assert response.status_code == 422
+    assert "not a text encoding" in response.get_data(as_text=True)
+    data["encoding"] = "cp1252"
+    data["skip_invalid"] = "y"
+    assert officer.post("/spend/upload/import", data=data).status_code == 302
+
+
+def test_compare_refuses_one_dataset_twice_and_ids_out_of_range(
+        client: FlaskClient, demo_store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "spend.csv"
+    path.write_text("Supplier,Service,Amount\nAcme Ltd,Care,10.00\n", encoding="utf-8")
+    first = import_spend(demo_store, path, name="Q1 $\\frac$", imported_by="t")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("Supplier,Amount\nAcme,abc\n", encoding="utf-8")
+    nothing = import_spend(demo_store, empty, name="Nothing", imported_by="t", skip_invalid=True)
+    same = client.get(f"/spend/compare?a={first.dataset_id}&b={first.dataset_id}")
+    assert same.status_code == 422
+    assert "compared with itself" in same.get_data(as_text=True)
+    for query in ("a=99999999999999999999&b=1", "a=0&b=1", "a=1&b=-1", "a=1&b=2147483648"):
+        response = client.get(f"/spend/compare?{query}")
+        assert response.status_code == 422, query
+        assert "is not a dataset id" in response.get_data(as_text=True)
+    assert client.get(f"/spend/compare/chart.svg?a={first.dataset_id}&b={first.dataset_id}"
+                      ).status_code == 422
+    both = f"a={first.dataset_id}&b={nothing.dataset_id}"
+    assert client.get(f"/spend/compare?{both}").status_code == 200
+    assert client.get(f"/spend/compare?{both}&format=csv").status_code == 200
+    chart = client.get(f"/spend/compare/chart.svg?{both}")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert client.get(f"/spend/{first.dataset_id}/chart.png").data.startswith(b"\x89PNG")
+    assert client.get(f"/spend/{nothing.dataset_id}").status_code == 200
+    assert client.get(f"/spend/{nothing.dataset_id}/chart.svg").status_code == 200
