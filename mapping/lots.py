@@ -11,7 +11,9 @@ Each step merges two neighbouring lots and splits them again along a random
 spanning tree, so every lot stays one contiguous piece by construction. The score
 each burst climbs is first the imbalance beyond the tolerance, then the number
 of cut edges (neighbouring areas in different lots), the usual compactness
-measure for such plans. The random stream is seeded, so a seed gives one design.
+measure for such plans. The random stream is seeded, so a seed gives one design, unless
+the search is cut short by its time limit (:attr:`LotSettings.max_seconds`): where the
+clock stops depends on the machine, so such a design may differ from run to run (it says so).
 
 Contiguity is by shared boundary lines (:func:`mapping.areas.adjacency_graph`).
 This module does no I/O; :mod:`mapping.lot_store` keeps designs in the store.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -48,6 +51,8 @@ MEASURES: Final = {
 }
 DEFAULT_K: Final = 8
 DEFAULT_TOLERANCE: Final = 0.10
+#: Most lots a design may have.
+MAX_K: Final = 30
 #: A lot name's prefix; lots are numbered from north to south.
 LOT_PREFIX: Final = "Lot"
 
@@ -73,6 +78,10 @@ class LotSettings:
     tree_attempts: int = 200
     """Spanning trees drawn for one balanced split before giving up on it."""
 
+    max_seconds: float | None = None
+    """Time limit of the search in seconds (``None``: none); at the limit the best design so far
+    is returned with a note. The web page uses 20 s so a request cannot hold a server thread."""
+
 
 @dataclass
 class LotDesign:
@@ -96,6 +105,8 @@ class LotDesign:
     """What was kept whole (e.g. "wards_2023"), or None."""
     started_from: str | None = None
     notes: list[str] = field(default_factory=list)
+    stopped_at_limit: bool = False
+    """True when the search stopped at its time limit (then the seed alone does not fix it)."""
 
     @property
     def met(self) -> bool:
@@ -106,7 +117,7 @@ class LotDesign:
         """Give one line: lots, measure, achieved imbalance against the tolerance, method."""
         verdict = ("within" if self.met else "NOT within")
         return (f"{self.k} lots balanced on {self.measure}: largest deviation "
-                f"{self.imbalance:.1%}, {verdict} ±{self.tolerance:.0%}; {self.cut_edges} cut "
+                f"{self.imbalance:.1%}, {verdict} ±{self.tolerance * 100:g}%; {self.cut_edges} cut "
                 f"edges; method {self.method}; seed {self.seed}")
 
 
@@ -291,22 +302,28 @@ def design_lots(
         Seed of the random stream: the same inputs and seed give the same design.
     start
         An existing layout to start from (``code`` → ``patch``), each lot contiguous;
-        its number of lots replaces ``k``.
+        its number of lots replaces ``k`` (and is checked as ``k`` is).
     keep_whole
         ``code`` → ``patch`` grouping to keep whole (e.g. LSOAs → their ward, from
         :func:`mapping.areas.lookup_by_location`); lots are then made of whole groups.
     keep_whole_name
         What the groups are, for the outputs (e.g. "wards_2023").
     settings
-        Search effort (:class:`LotSettings`).
+        Search effort and time limit (:class:`LotSettings`). With a seed the design is
+        always the same, except one cut short by ``settings.max_seconds``, which may differ
+        (its notes say it stopped at the limit).
     progress
         Called with a line of text as the search goes.
     """
     require_crs(areas, what="area layer")
     settings = settings or LotSettings()
     problems = []
+    if start is not None and S.PATCH in start.columns:
+        k = int(start[S.PATCH].astype(str).nunique())
     if not isinstance(k, int) or k < 2:
         problems.append(Problem("give at least 2 lots", field="k"))
+    elif k > MAX_K:
+        problems.append(Problem(f"give at most {MAX_K} lots, not {k}", field="k"))
     elif k > len(areas):
         problems.append(Problem(f"{k} lots need at least {k} areas; the layer has {len(areas)}",
                                 field="k"))
@@ -332,7 +349,7 @@ def design_lots(
         by_unit = pd.DataFrame({"unit": unit_of, "lot": unit_of.index.map(lot_of)})
         start_assignment = by_unit.groupby("unit")["lot"].agg(lambda s: s.mode().iloc[0])
         k = int(start_assignment.nunique())
-    best = _search(graph, k=k, tolerance=tolerance, seed=seed, start=start_assignment,
+    best, stopped = _search(graph, k=k, tolerance=tolerance, seed=seed, start=start_assignment,
                    settings=settings, say=say)
     target = float(units["value"].sum()) / k
     parts: dict[Hashable, set[str]] = {}
@@ -356,10 +373,15 @@ def design_lots(
                        imbalance=float(lots["deviation"].abs().max()), cut_edges=cut,
                        keep_whole=keep_whole_name if keep_whole is not None else None,
                        started_from="an existing layout" if start is not None else None,
-                       notes=list(unit_notes))
+                       notes=list(unit_notes), stopped_at_limit=stopped)
+    if stopped:
+        design.notes.append(
+            f"The search stopped at its time limit of {settings.max_seconds:g} s with the best "
+            "design found so far; a design cut short by the clock may differ from run to run. "
+            "Use the command line (`mapping design-lots`) for a longer search.")
     if not design.met:
         design.notes.append(
-            f"The tolerance ±{tolerance:.0%} could not be met: the best design found has a "
+            f"The tolerance ±{tolerance * 100:g}% could not be met: the best design found has a "
             f"largest deviation of {design.imbalance:.1%}. Try a wider tolerance, fewer lots, "
             "smaller areas (LSOAs rather than wards), or not keeping wards whole.")
     return design
@@ -367,9 +389,16 @@ def design_lots(
 
 def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
             start: pd.Series | None, settings: LotSettings, say: Progress
-            ) -> dict[str, Hashable]:
-    """Give the best assignment (node → part) found by seeded ReCom short bursts."""
+            ) -> tuple[dict[str, Hashable], bool]:
+    """Give the best assignment (node → part) found by seeded ReCom short bursts, and whether
+    the search stopped at its time limit."""
     gc = _gerrychain()
+    deadline = (math.inf if settings.max_seconds is None
+                else time.monotonic() + settings.max_seconds)
+
+    def late() -> bool:
+        return time.monotonic() > deadline
+
     # Integer nodes 0..n-1 in sorted code order: GerryChain may move the graph to rustworkx,
     # whose node ids are insertion positions, so these ids survive that move unchanged.
     codes = sorted(graph.nodes)
@@ -399,6 +428,8 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
     def propose(partition: Any, *, rng: random.Random) -> Any:
         # ReCom with two kinds of split: halves of the pair's total (spreads imbalance
         # between neighbours), or one lot at the ideal (pushes the excess on).
+        if late():
+            return partition  # out of time: the remaining steps do nothing
         for pair in gc["pairs"](partition, "district_pairs", rng):
             nodes = partition.parts[pair[0]] | partition.parts[pair[1]]
             pair_total = sum(partition.graph.node_data(n)["m"] for n in nodes)
@@ -416,6 +447,8 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
         epsilon = tolerance
         while True:
             for _ in range(3):
+                if late():
+                    return _tree_split(numbered, k, rng)
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -434,6 +467,7 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
     best: dict[Hashable, Hashable] | None = None
     best_score = math.inf
     stale = 0
+    stopped = False
     attempts = 1 if start is not None else settings.attempts
     for attempt in range(attempts):
         if start is not None:
@@ -445,6 +479,9 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
         last, still = math.inf, 0
         for step, _part in enumerate(
                 optimiser.short_bursts(settings.burst_length, settings.bursts), start=1):
+            if late():
+                stopped = True
+                break
             if step % settings.burst_length:
                 continue
             # Stop an attempt that has not improved for `patience` bursts: a local optimum.
@@ -462,11 +499,11 @@ def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
             best, best_score, stale = dict(found.assignment.to_dict()), found_score, 0
         else:
             stale += 1
-        if excess(found) == 0 or stale >= 3:
-            break  # met, or three fresh starts in a row found nothing better
+        if stopped or excess(found) == 0 or stale >= 3:
+            break  # out of time, met, or three fresh starts in a row found nothing better
     if best is None:  # attempts >= 1, so only if nothing ran
         raise RuntimeError("no design was searched")
-    return {codes[cast(int, n)]: p for n, p in best.items()}
+    return {codes[cast(int, n)]: p for n, p in best.items()}, stopped
 
 
 def _tree_split(graph: nx.Graph, k: int, rng: random.Random) -> dict[Hashable, Hashable]:

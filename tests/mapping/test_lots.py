@@ -13,7 +13,7 @@ from mapping.area_store import load_area_layer
 from mapping.areas import adjacency_graph, lookup_by_location, patches_from_lookup
 from mapping.errors import ValidationError
 from mapping.lot_store import design_inputs
-from mapping.lots import LotSettings, design_lots, with_small_area_totals
+from mapping.lots import MAX_K, LotSettings, design_lots, with_small_area_totals
 from mapping.store import Store
 
 
@@ -164,3 +164,32 @@ def test_keeping_wards_whole_keeps_lots_contiguous_at_lsoa_level(demo_store: Sto
     for ward in split[split > 1].index:
         assert any(ward in note for note in design.notes)
     assert design.keep_whole == "wards_2023"
+
+
+def test_a_search_out_of_time_gives_its_best_design_so_far_and_says_so() -> None:
+    areas = grid(6, 4, [float(50 + (i * 37) % 90) for i in range(24)])
+    design = design_lots(areas, k=4, tolerance=0.01, seed=5,
+                         settings=LotSettings(max_seconds=0.0))
+    assert design.stopped_at_limit
+    assert any("stopped at its time limit of 0 s" in n for n in design.notes)
+    assert sorted(design.lookup[S.AREA_CODE]) == sorted(areas[S.AREA_CODE])
+    assert design.lots[S.PATCH].nunique() == 4
+    assert_contiguous(areas, design.lookup)
+    # A limit that is not reached changes nothing: the seed still fixes the design.
+    unhurried = design_lots(areas, k=4, tolerance=0.1, seed=5,
+                            settings=LotSettings(max_seconds=600))
+    plain = design_lots(areas, k=4, tolerance=0.1, seed=5)
+    pd.testing.assert_frame_equal(unhurried.lookup, plain.lookup)
+    assert not unhurried.stopped_at_limit and not plain.stopped_at_limit
+
+
+def test_the_number_of_lots_comes_from_the_start_before_it_is_checked() -> None:
+    areas = grid(3, 2)  # 6 areas: k=8 alone would be refused
+    start = pd.DataFrame({S.AREA_CODE: areas[S.AREA_CODE],
+                          S.PATCH: ["A" if c[1] == "0" else "B" for c in areas[S.AREA_CODE]]})
+    design = design_lots(areas, k=8, tolerance=0.1, seed=0, start=start)
+    assert design.k == 2 and design.met
+    big = grid(4, 8)
+    one_each = pd.DataFrame({S.AREA_CODE: big[S.AREA_CODE], S.PATCH: big[S.AREA_CODE]})
+    with pytest.raises(ValidationError, match=f"at most {MAX_K} lots, not 32"):
+        design_lots(big, k=2, start=one_each)  # the start's 32 lots are over the cap
