@@ -332,17 +332,30 @@ class GapInputs:
 
 
 def inputs_from_store(session: Session, *, layer: str = AREA_LAYER) -> GapInputs:
-    """Give the inputs from the store: the first patch set, else small areas by ward.
+    """Give the inputs from the store: a patch set, else small areas by ward.
 
+    The patch set is the first by name of those imported (a council's lookup), so a
+    lot design saved on the lots page never changes the roll-up while one is; with
+    only saved designs, the first by name, and ``patch_source`` says it is a design.
     Newham's ward list for its eight neighbourhoods is not published, so with no
     patch set the roll-up is by ward, and ``patch_source`` says so.
     """
+    from mapping.lot_store import designed_sets
+
     areas = load_area_layer(session, layer)
     assets = assets_frame(session, status=["active"])
     sets = list_patch_sets(session)
     if sets:
-        patches = load_patches(session, sets[0])
-        return GapInputs(areas, assets, patches, f"patch set '{sets[0]}'", patches)
+        designed = designed_sets(session)
+        imported = [s for s in sets if s not in designed]
+        chosen = (imported or sets)[0]
+        source = f"patch set '{chosen}'"
+        if not imported:
+            source += " (a lot design saved here: no council patch set is imported)"
+        elif len(imported) > 1:
+            source += f" (the first by name of {len(imported)} imported patch sets)"
+        patches = load_patches(session, chosen)
+        return GapInputs(areas, assets, patches, source, patches)
     zones = load_area_layer(session, FALLBACK_ZONES)
     outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
                                 geometry=zones.geometry.to_numpy(), crs=zones.crs)

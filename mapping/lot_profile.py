@@ -144,7 +144,11 @@ def compare_designs(a: pd.DataFrame, b: pd.DataFrame, *, label_a: str, label_b: 
 
     For each numeric profile column: the smallest and largest lot, and for people
     the largest deviation from an equal share, so balance and spread compare at a glance.
+    When the labels are the same (a set beside itself), ``label_b`` gets " (2)" so both
+    columns stay.
     """
+    if label_b == label_a:
+        label_b = f"{label_b} (2)"
     rows: list[dict[str, object]] = [{"figure": "lots", label_a: len(a), label_b: len(b)}]
     columns = [c for c in a.columns if c in b.columns and c != "provider_names"
                and pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])]

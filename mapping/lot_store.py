@@ -3,8 +3,10 @@ plus how it was made (method, measure, seed, tolerance, imbalance)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from mapping import schema as S
 from mapping.area_store import load_patches, save_patch_set
 from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.lots import LotDesign
+from mapping.lots import LotDesign, measure_values
 from mapping.models import LotDesignRecord, PatchSet
 
 #: Longest name a saved design may have (the patch set's name column).
@@ -29,12 +31,28 @@ def check_design_name(name: str) -> str:
 
 
 def save_lot_design(session: Session, name: str, layer_name: str, design: LotDesign, *,
-                    created_by: str | None = None) -> int:
+                    created_by: str | None = None, replace: bool = False) -> int:
     """Store a design as the patch set ``name`` with its making; give its number of lots.
 
-    A patch set or design of the same name is replaced (in the caller's transaction).
+    A name already taken is refused (:class:`ValidationError` on ``name``): an imported
+    patch set (a council's lookup) is never replaced, and a saved design only with
+    ``replace`` (in the caller's transaction).
     """
     name = check_design_name(name)
+    existing = session.scalar(select(PatchSet).where(PatchSet.name == name))
+    if existing is not None:
+        designed = session.scalar(select(LotDesignRecord.id).where(
+            LotDesignRecord.patch_set_id == existing.id))
+        if designed is None:
+            raise ValidationError([Problem(
+                f"'{name}' is the name of an imported patch set (not a design made here), "
+                "which a design cannot replace: choose another name", field="name")],
+                summary="the design was not saved")
+        if not replace:
+            raise ValidationError([Problem(
+                f"a design called '{name}' is already saved: tick “replace” to "
+                "replace it, or choose another name", field="name")],
+                summary="the design was not saved")
     count = save_patch_set(session, name, layer_name, design.lots,
                            source=f"lot design: {design.method}")
     patch_set = session.scalar(select(PatchSet).where(PatchSet.name == name))
@@ -63,6 +81,56 @@ def lot_design_info(session: Session, name: str) -> dict[str, Any] | None:
             "imbalance": record.imbalance, "cut_edges": record.cut_edges,
             "keep_whole": record.keep_whole, "created_by": record.created_by,
             "created_at": record.created_at, "notes": list(record.notes or [])}
+
+
+def designed_sets(session: Session) -> set[str]:
+    """Give the names of the patch sets that are lot designs saved here (not imported)."""
+    return set(session.scalars(select(PatchSet.name).join(
+        LotDesignRecord, LotDesignRecord.patch_set_id == PatchSet.id)))
+
+
+def lot_order(names: pd.Series) -> pd.Series:
+    """Give sort keys putting lot names in number order: "Lot 2" before "Lot 10"."""
+    return names.astype(str).map(lambda n: tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+        for part in re.split(r"(\d+)", n) if part))
+
+
+def load_lots(session: Session, name: str) -> gpd.GeoDataFrame:
+    """Give a stored patch or lot set (:func:`mapping.area_store.load_patches`) in lot number
+    order, so colours, legend, tables and chart rows agree: Lot 1, Lot 2, …, Lot 10."""
+    lots = load_patches(session, name)
+    return lots.sort_values(S.PATCH, key=lot_order, kind="stable").reset_index(drop=True)
+
+
+def lots_with_balance(session: Session, name: str, measure: str
+                      ) -> gpd.GeoDataFrame:
+    """Give a stored set's lots (:func:`load_lots`) with each lot's total of ``measure`` and
+    its ``deviation`` from the mean lot, recomputed from the areas of the set's layer (as
+    :func:`design_inputs` gives them to a design); without those columns when the layer
+    cannot give the measure."""
+    lots = load_lots(session, name)
+    try:
+        areas, _groups, _start = design_inputs(session, patch_set_layer(session, name))
+        values = measure_values(areas, measure)
+    except (NotFoundError, ValidationError):
+        return lots
+    lot_of = lookup_of(session, name).set_index(S.AREA_CODE)[S.PATCH]
+    per_area = pd.Series(values.to_numpy(), index=areas[S.AREA_CODE].astype(str).to_numpy())
+    totals = per_area.groupby(per_area.index.map(lot_of)).sum()
+    lot_totals = lots[S.PATCH].map(totals).fillna(0.0).astype(float)
+    mean = float(lot_totals.mean())
+    return lots.assign(**{measure: lot_totals.to_numpy(),
+                          "deviation": (lot_totals / mean - 1).to_numpy() if mean else 0.0})
+
+
+def patch_set_stamp(session: Session, name: str) -> str:
+    """Give a text that changes whenever the patch set ``name`` is saved again (for caches)."""
+    row = session.execute(select(PatchSet.id, PatchSet.created_at)
+                          .where(PatchSet.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no patch set called '{name}'")
+    return f"{row.id}@{row.created_at.isoformat()}"
 
 
 def patch_set_layer(session: Session, name: str) -> str:

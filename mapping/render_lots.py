@@ -87,15 +87,17 @@ def lots_map(
     return localise_assets(m, vendor_url=vendor_url)
 
 
-def balance_chart_svg(lots: pd.DataFrame, *, tolerance: float, title: str) -> str:
+def balance_chart_svg(lots: pd.DataFrame, *, tolerance: float | None, title: str) -> str:
     """Give an SVG bar chart of each lot's deviation from the ideal, with the tolerance band.
 
     Bars right of the centre line are above the ideal total, left below; bars
-    outside the shaded band break the tolerance and are drawn in red.
+    outside the shaded band break the tolerance and are drawn in red. With
+    ``tolerance`` ``None`` (a set not designed here, so it has none) there is no band
+    and no bar is red.
     """
     names = lots[S.PATCH].astype(str).tolist()
     devs = [float(d) for d in lots["deviation"]]
-    span = max([abs(d) for d in devs] + [tolerance]) * 1.15 or 0.1
+    span = max([abs(d) for d in devs] + [tolerance or 0.0]) * 1.15 or 0.1
     width, label_w, row_h, top = 560, 120, 24, 34
     plot_w = width - label_w - 20
     height = top + row_h * len(names) + 30
@@ -104,18 +106,23 @@ def balance_chart_svg(lots: pd.DataFrame, *, tolerance: float, title: str) -> st
     def x(value: float) -> float:
         return centre + value / span * (plot_w / 2)
 
-    band_l, band_r = x(-tolerance), x(tolerance)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" role="img" aria-labelledby="balance-title" '
-           f'class="balance-chart"><title id="balance-title">{html.escape(title)}</title>',
-           f'<rect x="{band_l:.1f}" y="{top - 6}" width="{band_r - band_l:.1f}" '
-           f'height="{row_h * len(names) + 6}" fill="#e8f5e9"/>',
-           f'<text x="{centre:.1f}" y="14" text-anchor="middle" font-size="12">'
-           f'Deviation from the ideal total (band: ±{tolerance:.0%})</text>']
+           f'class="balance-chart"><title id="balance-title">{html.escape(title)}</title>']
+    if tolerance is None:
+        out.append(f'<text x="{centre:.1f}" y="14" text-anchor="middle" font-size="12">'
+                   'Deviation from the mean lot (no tolerance: not designed here)</text>')
+    else:
+        band_l, band_r = x(-tolerance), x(tolerance)
+        out += [f'<rect x="{band_l:.1f}" y="{top - 6}" width="{band_r - band_l:.1f}" '
+                f'height="{row_h * len(names) + 6}" fill="#e8f5e9"/>',
+                f'<text x="{centre:.1f}" y="14" text-anchor="middle" font-size="12">'
+                f'Deviation from the ideal total (band: ±{tolerance * 100:g}%)</text>']
     for i, (name, dev) in enumerate(zip(names, devs, strict=True)):
         y = top + i * row_h
         left, right = sorted((x(0), x(dev)))
-        colour = "#c62828" if abs(dev) > tolerance + 1e-12 else lot_colour(i)
+        broken = tolerance is not None and abs(dev) > tolerance + 1e-12
+        colour = "#c62828" if broken else lot_colour(i)
         out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">'
                    f'{html.escape(name)}</text>')
         out.append(f'<rect x="{left:.1f}" y="{y + 2}" width="{max(right - left, 1):.1f}" '
@@ -127,8 +134,8 @@ def balance_chart_svg(lots: pd.DataFrame, *, tolerance: float, title: str) -> st
     bottom = top + row_h * len(names)
     out.append(f'<line x1="{centre:.1f}" y1="{top - 6}" x2="{centre:.1f}" y2="{bottom}" '
                'stroke="#263238"/>')
-    for value in (-tolerance, tolerance):
+    for value in (-tolerance, tolerance) if tolerance is not None else ():
         out.append(f'<text x="{x(value):.1f}" y="{bottom + 16}" text-anchor="middle" '
-                   f'font-size="11">{value:+.0%}</text>')
+                   f'font-size="11">{value * 100:+g}%</text>')
     out.append("</svg>")
     return "".join(out)

@@ -1,14 +1,18 @@
 """The lots page: design contiguous balanced lots, see their profiles, save, export, compare.
 
 Views are thin: they read the query, call :func:`mapping.lots.design_lots` (seeded, so the
-same query always gives the same design, and saving or exporting simply designs again)
-and :func:`mapping.lot_profile.lot_profile`, and render.
+same query always gives the same design) and :func:`mapping.lot_profile.lot_profile`, and
+render. A search stops at :data:`DESIGN_SECONDS` so one request cannot hold a server thread
+for long, and the last few designs are kept in memory (:func:`run_design`), so a page, its
+downloads and saving it reuse one run.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,11 +23,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mapping import schema as S
-from mapping.area_store import list_layers, list_patch_sets, load_patches
+from mapping.area_store import list_layers, list_patch_sets
 from mapping.errors import Problem, ValidationError
 from mapping.lot_profile import (
     check_lot_rules,
@@ -36,11 +40,15 @@ from mapping.lot_store import (
     SMALL_AREA_LAYER,
     WARD_LAYER,
     design_inputs,
+    load_lots,
     lookup_of,
     lot_design_info,
+    lots_with_balance,
+    patch_set_layer,
+    patch_set_stamp,
     save_lot_design,
 )
-from mapping.lots import MEASURES, LotDesign, available_measures, design_lots
+from mapping.lots import MAX_K, MEASURES, LotDesign, LotSettings, available_measures, design_lots
 from mapping.register import organisations_frame
 from mapping.render import map_parts
 from mapping.render_lots import balance_chart_svg, lot_colour, lots_map
@@ -53,7 +61,13 @@ bp = Blueprint("lots", __name__)
 
 #: Layers that cannot be lotted (the borough is one area).
 NOT_LOTTABLE: Final = ("borough",)
-MAX_K: Final = 30
+#: Time limit of one design's search on the page (``LotSettings.max_seconds``); the command
+#: line has none.
+DESIGN_SECONDS: Final = 20.0
+#: Designs kept in memory (most recently used), and for how long, so that a page and its
+#: downloads reuse one run.
+CACHE_SIZE: Final = 16
+CACHE_SECONDS: Final = 600.0
 #: The query parameters that decide a design (carried by the save form and the exports).
 DESIGN_KEYS: Final = ("layer", "k", "measure", "tolerance", "seed", "whole", "start")
 
@@ -104,6 +118,19 @@ def request_from(args: MultiDict[str, str]) -> Request:
     if layer not in layers:
         problems.append(Problem(f"choose one of the layers: {', '.join(layers)}", field="layer"))
     k = _int(args, "k", 8, 2, MAX_K, problems)
+    k_field = "k"
+    start = args.get("start", "").strip() or None
+    if start and start not in list_patch_sets(get_session()):
+        problems.append(Problem(f"no saved lot set called '{start}'", field="start"))
+    elif start:
+        k, k_field = len(load_lots(get_session(), start)), "start"  # the start's lots
+    if layer in layers:
+        most = min(MAX_K, max(2, _layer_sizes()[layer] // 2))
+        if k > most:
+            problems.append(Problem(
+                f"{k} lots are too many for the {_layer_sizes()[layer]} areas of '{layer}': "
+                f"give at most {most} (half the areas, and never more than {MAX_K})",
+                field=k_field))
     measure = args.get("measure", "").strip() or S.POPULATION
     raw_tol = args.get("tolerance", "").strip() or "10"
     try:
@@ -119,9 +146,6 @@ def request_from(args: MultiDict[str, str]) -> Request:
     if whole and layer == WARD_LAYER:
         problems.append(Problem("wards are whole already; keep wards whole only when "
                                 "designing from LSOAs", field="whole"))
-    start = args.get("start", "").strip() or None
-    if start and start not in list_patch_sets(get_session()):
-        problems.append(Problem(f"no saved lot set called '{start}'", field="start"))
     if problems:
         raise ValidationError(problems, summary="the design options are not valid")
     return Request(layer, k, measure, tolerance, seed, whole, start)
@@ -132,16 +156,69 @@ def lottable_layers() -> list[str]:
     return [n for n in list_layers(get_session())["name"] if n not in NOT_LOTTABLE]
 
 
-def run_design(req: Request) -> tuple[LotDesign, float]:
-    """Give the design the request asks for and the seconds it took."""
+def _layer_sizes() -> dict[str, int]:
+    layers = list_layers(get_session())
+    return dict(zip(layers["name"], layers["areas"].astype(int), strict=True))
+
+
+@dataclass(frozen=True)
+class DesignRun:
+    """A design, the measures its layer offers, and the seconds its search took."""
+
+    design: LotDesign
+    offered: list[str]
+    seconds: float
+
+
+_cache: OrderedDict[tuple[Any, ...], tuple[float, DesignRun]] = OrderedDict()
+_cache_lock = threading.Lock()
+_cache_counts = {"hits": 0, "misses": 0}
+
+
+def design_cache_info() -> dict[str, int]:
+    """Give the design cache's hits, misses and size (as ``functools.lru_cache`` does)."""
+    with _cache_lock:
+        return {**_cache_counts, "size": len(_cache)}
+
+
+def run_design(req: Request) -> DesignRun:
+    """Give the design the request asks for, from the cache when it was made lately.
+
+    Designs are keyed by the database, the request and the starting set as saved (so a set
+    saved again is a new key); at most :data:`CACHE_SIZE` are kept, each for
+    :data:`CACHE_SECONDS`. A measure the layer cannot offer is refused (422).
+    """
+    session = get_session()
+    key = (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed,
+           req.whole, req.start, patch_set_stamp(session, req.start) if req.start else None)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] <= CACHE_SECONDS:
+            _cache.move_to_end(key)
+            _cache_counts["hits"] += 1
+            return hit[1]
+        _cache_counts["misses"] += 1
     started = time.perf_counter()
-    areas, groups, start = design_inputs(get_session(), req.layer,
+    areas, groups, start = design_inputs(session, req.layer,
                                          keep_whole=WARD_LAYER if req.whole else None,
                                          start=req.start)
+    offered = available_measures(areas)
+    if req.measure not in offered:
+        raise ValidationError([Problem(
+            f"'{req.measure}' cannot be balanced on; choose one of: {', '.join(offered)}",
+            field="measure")], summary="the design options are not valid")
     design = design_lots(areas, k=req.k, measure=req.measure, tolerance=req.tolerance_pct / 100,
                          seed=req.seed, start=start, keep_whole=groups,
-                         keep_whole_name=WARD_LAYER if req.whole else None)
-    return design, time.perf_counter() - started
+                         keep_whole_name=WARD_LAYER if req.whole else None,
+                         settings=LotSettings(max_seconds=DESIGN_SECONDS))
+    run = DesignRun(design, offered, time.perf_counter() - started)
+    with _cache_lock:
+        _cache[key] = (now, run)
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return run
 
 
 class SaveForm(FlaskForm):
@@ -156,6 +233,7 @@ class SaveForm(FlaskForm):
     seed = HiddenField()
     whole = HiddenField()
     start = HiddenField()
+    replace = BooleanField("Replace the saved design of this name")
 
 
 def _profile_rows(profile: pd.DataFrame) -> list[dict[str, Any]]:
@@ -177,17 +255,27 @@ def page() -> Any:
     settings = get_settings()
     design = None
     seconds = 0.0
-    req = request_from(request.args if shown is None else MultiDict())
+    inputs = profile_inputs_from_store(session)
+    tolerance: float | None
     if shown is not None:
+        # A saved set needs only its own layer: no design request, no design inputs.
         if shown not in saved:
             raise ValidationError([Problem(f"no saved lot set called '{shown}'", field="set")])
-        lots = load_patches(session, shown)
         info = lot_design_info(session, shown)
+        measure = info["measure"] if info else S.POPULATION
+        lots = lots_with_balance(session, shown, measure)
+        tolerance = float(info["tolerance"]) if info else None  # no band for imported sets
+        req = Request(patch_set_layer(session, shown), len(lots), measure,
+                      100 * (tolerance or 0.10), int(info["seed"] or 0) if info else 0,
+                      bool(info and info["keep_whole"]), None)
+        offered = available_measures(inputs.small_areas)
         label = shown
     else:
-        design, seconds = run_design(req)
+        req = request_from(request.args)
+        run = run_design(req)
+        design, offered, seconds = run.design, run.offered, run.seconds
         lots, info, label = design.lots, None, "this design"
-    inputs = profile_inputs_from_store(session)
+        measure, tolerance = design.measure, design.tolerance
     profile = lot_profile(lots, inputs)
     compare = request.args.get("compare", "").strip() or None
     comparison = None
@@ -195,29 +283,23 @@ def page() -> Any:
         if compare not in saved:
             raise ValidationError([Problem(f"no saved lot set called '{compare}'",
                                            field="compare")])
-        comparison = compare_designs(profile, lot_profile(load_patches(session, compare), inputs),
+        comparison = compare_designs(profile, lot_profile(load_lots(session, compare), inputs),
                                      label_a=label, label_b=compare)
-    measure = design.measure if design else (info["measure"] if info else S.POPULATION)
-    if design is None and measure in profile.columns:
-        totals = profile[measure].to_numpy(dtype=float)
-        lots = lots.assign(**{measure: totals, "deviation": totals / totals.mean() - 1})
     m = lots_map(lots, measure=measure if measure in lots.columns else None,
                  tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
                  vendor_url=_vendor())
-    tolerance = design.tolerance if design else (info["tolerance"] if info else 0.10)
     chart = (balance_chart_svg(lots, tolerance=tolerance,
                                title=f"Balance of the lots on {measure}")
              if "deviation" in lots.columns else None)
     rules = check_lot_rules(organisations_frame(session))
     form = SaveForm(formdata=None, data={k: str(v) for k, v in req.query().items()})
-    areas, _g, _s = design_inputs(session, req.layer)
     return render_template(
         "lots/lots.html", parts=map_parts(m), design=design, seconds=seconds, req=req,
         query=req.query(), shown=shown, info=info, saved=saved, profile=_profile_rows(profile),
         profile_columns=list(profile.columns), comparison=comparison, compare=compare,
         chart=chart, rules=rules.to_dict("records"), rule_counts=rules["status"].value_counts()
         .to_dict(), form=form, layers=lottable_layers(), measures=MEASURES,
-        offered=available_measures(areas), colours=[lot_colour(i) for i in range(len(lots))],
+        offered=offered, max_k=MAX_K, colours=[lot_colour(i) for i in range(len(lots))],
         gap_method=inputs.gap_method, small_layer=SMALL_AREA_LAYER, ward_layer=WARD_LAYER,
         can_save=current_user.is_authenticated and current_user.can("officer"))
 
@@ -232,13 +314,14 @@ def save() -> Any:
         raise ValidationError(problems, summary="the design could not be saved")
     fields = MultiDict({k: str(getattr(form, k).data or "") for k in DESIGN_KEYS})
     req = request_from(fields)
-    design, _seconds = run_design(req)
+    design = run_design(req).design
     name = (form.name.data or "").strip()
     with get_store().transaction() as session:
         count = save_lot_design(session, name, req.layer, design,
-                                created_by=current_user.username)
-    flash(f"Saved '{name}': {count} lots ({design.summary()}). It is on the map and in the "
-          "gap roll-up as a patch set.", "info")
+                                created_by=current_user.username,
+                                replace=bool(form.replace.data))
+    flash(f"Saved '{name}': {count} lots ({design.summary()}). It is on the map as a patch "
+          "set; the gap roll-up uses it only while no council patch set is imported.", "info")
     return redirect(url_for("lots.page", set=name))
 
 
@@ -248,8 +331,10 @@ def _lots_and_lookup(args: MultiDict[str, str]) -> tuple[gpd.GeoDataFrame, pd.Da
         session = get_session()
         if shown not in list_patch_sets(session):
             raise ValidationError([Problem(f"no saved lot set called '{shown}'", field="set")])
-        return load_patches(session, shown), lookup_of(session, shown), shown
-    design, _seconds = run_design(request_from(args))
+        info = lot_design_info(session, shown)
+        return (load_lots(session, shown), lookup_of(session, shown),
+                str(info["method"]) if info else "imported lookup")
+    design = run_design(request_from(args)).design
     return design.lots, design.lookup, design.method
 
 

@@ -11,6 +11,8 @@ from mapping.areas import lookup_by_location, patches_from_lookup
 from mapping.cli import main
 from mapping.errors import ValidationError
 from mapping.funding import FundingSettings
+from mapping.lot_store import design_inputs, save_lot_design
+from mapping.lots import LotSettings, design_lots
 from mapping.gap_analysis import (
     GapAnalysis,
     GapOptions,
@@ -54,6 +56,25 @@ def test_a_stored_patch_set_is_used(demo_store: Store) -> None:
     with demo_store.transaction() as session:
         inputs = inputs_from_store(session)
     assert inputs.patch_source == "patch set 'TEST halves'"
+
+
+def test_a_saved_lot_design_never_displaces_an_imported_patch_set(demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        wards, _groups, _start = design_inputs(session, "wards_2023")
+        draft = design_lots(wards, k=2, tolerance=0.5, seed=0,
+                            settings=LotSettings(bursts=2, attempts=1))
+        save_lot_design(session, "A draft", "wards_2023", draft)
+    with demo_store.transaction() as session:
+        only_design = inputs_from_store(session).patch_source
+    assert only_design.startswith("patch set 'A draft'") and "lot design" in only_design
+    with demo_store.transaction() as session:
+        lookup = pd.DataFrame({S.AREA_CODE: sorted(wards[S.AREA_CODE]), S.PATCH: "Council"})
+        save_patch_set(session, "Council lookup", "wards_2023",
+                       patches_from_lookup(wards, lookup))
+    with demo_store.transaction() as session:
+        inputs = inputs_from_store(session)
+    assert inputs.patch_source == "patch set 'Council lookup'"  # not 'A draft', first by name
+    assert inputs.patches[S.PATCH].tolist() == ["Council"]
 
 
 def test_plan_spends_at_most_the_budget(demo_store: Store) -> None:

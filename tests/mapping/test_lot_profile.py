@@ -88,3 +88,12 @@ def test_profile_counts_people_sites_offices_and_gaps_per_lot() -> None:
     other = profile.assign(population=[150, 50])
     table = compare_designs(profile, other, label_a="now", label_b="designed")
     assert table.loc["population: largest deviation from an equal share"].tolist() == [0.0, 0.5]
+
+
+def test_a_set_compared_with_itself_keeps_both_columns() -> None:
+    profile = pd.DataFrame({S.POPULATION: [100, 300]}, index=pd.Index(["Lot 1", "Lot 2"]))
+    table = compare_designs(profile, profile.assign(population=[200, 200]),
+                            label_a="Eight", label_b="Eight")
+    assert table.columns.tolist() == ["Eight", "Eight (2)"]
+    assert table.loc["population: largest deviation from an equal share"].tolist() == [0.5, 0.0]
+    assert table.loc["lots"].tolist() == [2, 2]
