@@ -594,13 +594,20 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
               "when designing from lsoa_2021.")
 @click.option("--start", default=None, help="A stored patch/lot set to start from.")
 @click.option("--save", "save_name", default=None, help="Save the design as this lot set.")
+@click.option("--replace", is_flag=True,
+              help="With --save: replace a saved design of that name (an imported patch set "
+                   "is never replaced).")
+@click.option("--max-seconds", type=float, default=None,
+              help="Stop the search after this many seconds with the best design so far "
+                   "(default: no limit; a design cut short may differ from run to run).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the lots: .geojson (outlines) or .csv (code -> lot lookup).")
 @pass_context
 @handles_errors
 def design_lots_cmd(context: Context, layer: str, k: int, measure: str, tolerance: float,
                     seed: int, keep_whole: str | None, start: str | None,
-                    save_name: str | None, out: Path | None) -> None:
+                    save_name: str | None, replace: bool, max_seconds: float | None,
+                    out: Path | None) -> None:
     """Design k contiguous lots balanced on a measure (ReCom short bursts, GerryChain)."""
     from mapping.lot_store import design_inputs, save_lot_design
     from mapping.lots import LotSettings, design_lots
@@ -609,7 +616,7 @@ def design_lots_cmd(context: Context, layer: str, k: int, measure: str, toleranc
     with store.transaction() as session:
         areas, groups, start_lookup = design_inputs(session, layer, keep_whole=keep_whole,
                                                     start=start)
-    settings = LotSettings()
+    settings = LotSettings(max_seconds=max_seconds)
     with steps(settings.attempts, "designing lots") as advance:
         design = design_lots(areas, k=k, measure=measure, tolerance=tolerance, seed=seed,
                              start=start_lookup, keep_whole=groups, keep_whole_name=keep_whole,
@@ -624,8 +631,10 @@ def design_lots_cmd(context: Context, layer: str, k: int, measure: str, toleranc
         click.echo(f"Wrote {out}")
     if save_name:
         with store.transaction() as session:
-            save_lot_design(session, save_name, layer, design, created_by="cli")
-        click.echo(f"Saved as lot set '{save_name}' (it shows on the map and in the gap roll-up)")
+            save_lot_design(session, save_name, layer, design, created_by="cli",
+                            replace=replace)
+        click.echo(f"Saved as lot set '{save_name}' (it shows on the map; the gap roll-up uses "
+                   "it only while no council patch set is imported)")
 
 
 def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
@@ -651,13 +660,13 @@ def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
 def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps: bool,
                     out: Path | None) -> None:
     """Profile each lot of a stored set: people, IMD mix, sites, ownership, offices, gaps."""
-    from mapping.area_store import load_patches
     from mapping.lot_profile import compare_designs, lot_profile, profile_inputs_from_store
+    from mapping.lot_store import load_lots
 
     with context.ready_store().transaction() as session:
         inputs = profile_inputs_from_store(session, gaps=not no_gaps)
-        profile = lot_profile(load_patches(session, lot_set), inputs)
-        other = (lot_profile(load_patches(session, compare), inputs)
+        profile = lot_profile(load_lots(session, lot_set), inputs)
+        other = (lot_profile(load_lots(session, compare), inputs)
                  if compare else None)
     result = (compare_designs(profile, other, label_a=lot_set, label_b=str(compare))
               if other is not None else profile)

@@ -53,3 +53,20 @@ def test_check_lot_rules_lists_unknown_flags_and_two_lot_providers(
     missing = run(runner, demo_store, "check-lot-rules", "--allocation", str(allocation),
                   "--lot-set", "No such set")
     assert missing.exit_code == 1 and "no patch set called 'No such set'" in missing.output
+
+
+def test_design_lots_saves_over_a_design_only_with_replace_and_never_over_an_import(
+        runner: CliRunner, demo_store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "lots.csv"
+    quick = ("design-lots", "-k", "4", "--tolerance", "0.2", "--max-seconds", "30")
+    assert run(runner, demo_store, *quick, "--save", "Four", "--out", str(out)).exit_code == 0
+    again = run(runner, demo_store, *quick, "--save", "Four")
+    assert again.exit_code == 1 and "tick “replace”" in again.output
+    assert run(runner, demo_store, *quick, "--save", "Four", "--replace").exit_code == 0
+    imported = run(runner, demo_store, "import-lots", str(out), "--layer", "wards_2023",
+                   "--name", "Council")
+    assert imported.exit_code == 0, imported.output
+    refused = run(runner, demo_store, *quick, "--save", "Council", "--replace")
+    assert refused.exit_code == 1 and "imported patch set" in refused.output
+    same = run(runner, demo_store, "lot-profile", "Four", "--compare", "Four", "--no-gaps")
+    assert same.exit_code == 0 and "Four (2)" in same.output

@@ -11,8 +11,6 @@ from mapping.areas import lookup_by_location, patches_from_lookup
 from mapping.cli import main
 from mapping.errors import ValidationError
 from mapping.funding import FundingSettings
-from mapping.lot_store import design_inputs, save_lot_design
-from mapping.lots import LotSettings, design_lots
 from mapping.gap_analysis import (
     GapAnalysis,
     GapOptions,
@@ -20,6 +18,8 @@ from mapping.gap_analysis import (
     inputs_from_store,
     plan_for,
 )
+from mapping.lot_store import design_inputs, save_lot_design
+from mapping.lots import LotSettings, design_lots
 from mapping.store import Store
 
 

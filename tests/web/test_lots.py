@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 from flask.testing import FlaskClient
+from sqlalchemy import delete
 
-from mapping.area_store import list_patch_sets
-from mapping.lot_store import lot_design_info
+from mapping import schema as S
+from mapping.area_store import list_patch_sets, load_area_layer, save_patch_set
+from mapping.areas import patches_from_lookup
+from mapping.lot_store import design_inputs, lot_design_info, save_lot_design
+from mapping.lots import LotSettings, design_lots
+from mapping.models import AreaLayer
 from mapping.store import Store
 from tests.web.conftest import form_data, page_token
+from web.lots import CACHE_SIZE, design_cache_info
 
 
 def test_page_designs_eight_balanced_lots_with_chart_and_profiles(client: FlaskClient) -> None:
@@ -67,3 +74,100 @@ def test_saving_needs_an_officer_and_a_csrf_token(client: FlaskClient, client_as
     assert "<eight>" not in html and 'id="compare-table"' in html
     bad = dict(data, csrf_token="forged")
     assert officer.post("/lots/save", data=bad).status_code in (400, 422)
+
+
+def import_set(store: Store, name: str, lots: int, layer: str = "wards_2023") -> None:
+    """Store a set as `import-lots` would (no design record): areas dealt into `lots` lots."""
+    with store.transaction() as session:
+        areas = load_area_layer(session, layer)
+        codes = sorted(areas[S.AREA_CODE])
+        lookup = pd.DataFrame({S.AREA_CODE: codes,
+                               S.PATCH: [f"Lot {i % lots + 1}" for i in range(len(codes))]})
+        save_patch_set(session, name, layer, patches_from_lookup(areas, lookup), source="test")
+
+
+def save_design(store: Store, name: str, measure: str = S.POPULATION) -> None:
+    with store.transaction() as session:
+        wards, _groups, _start = design_inputs(session, "wards_2023")
+        design = design_lots(wards, k=4, measure=measure, tolerance=0.2, seed=0,
+                             settings=LotSettings(bursts=5, attempts=1))
+        save_lot_design(session, name, "wards_2023", design, created_by="test")
+
+
+def test_saving_never_overwrites_an_imported_set_and_replaces_a_design_only_when_ticked(
+        client_as, demo_store: Store) -> None:  # type: ignore[no-untyped-def]
+    import_set(demo_store, "Council lookup", 8)
+    officer = client_as("officer")
+    data = form_data(officer.get("/lots?k=8&seed=2").get_data(as_text=True), "/lots/save")
+    refused = officer.post("/lots/save", data=dict(data, name="Council lookup", replace="y"))
+    assert refused.status_code == 422
+    assert "imported patch set" in refused.get_data(as_text=True)
+    with demo_store.transaction() as session:
+        assert lot_design_info(session, "Council lookup") is None  # still the council's
+    assert officer.post("/lots/save", data=dict(data, name="Mine")).status_code == 302
+    again = officer.post("/lots/save", data=dict(data, name="Mine"))
+    assert again.status_code == 422 and "tick “replace”" in again.get_data(as_text=True)
+    other = form_data(officer.get("/lots?k=6&seed=2").get_data(as_text=True), "/lots/save")
+    replaced = officer.post("/lots/save", data=dict(other, name="Mine", replace="y"))
+    assert replaced.status_code == 302
+    with demo_store.transaction() as session:
+        info = lot_design_info(session, "Mine")
+    assert info is not None and info["k"] == 6
+
+
+def test_a_page_and_its_downloads_share_one_design_run(client: FlaskClient) -> None:
+    query = "layer=wards_2023&k=5&seed=7"
+    before = design_cache_info()
+    assert client.get(f"/lots?{query}").status_code == 200
+    for download in ("/lots.csv", "/lots.geojson", "/lots/profile.csv"):
+        assert client.get(f"{download}?{query}").status_code == 200
+    after = design_cache_info()
+    assert after["misses"] - before["misses"] == 1 and after["hits"] - before["hits"] == 3
+    assert after["size"] <= CACHE_SIZE
+
+
+def test_saved_sets_give_their_method_lot_order_and_recomputed_balance(
+        client: FlaskClient, demo_store: Store) -> None:
+    save_design(demo_store, "Demand four", measure="demand_estimate")
+    import_set(demo_store, "Twelve", 12)
+    designed = json.loads(client.get("/lots.geojson?set=Demand+four").get_data())
+    assert "ReCom" in designed["method"]
+    imported = json.loads(client.get("/lots.geojson?set=Twelve").get_data())
+    assert imported["method"] == "imported lookup"
+    names = [f["properties"]["lot"] for f in imported["features"]]
+    assert names == [f"Lot {i}" for i in range(1, 13)]  # not Lot 1, Lot 10, Lot 11, Lot 2
+    html = client.get("/lots?set=Twelve").get_data(as_text=True)
+    rows = re.findall(r'aria-hidden="true"></span> (Lot \d+)</th>', html)
+    assert rows == names
+    chart = html[html.index('id="balance-chart"'):]
+    assert "no tolerance" in chart and "band:" not in chart  # no invented ±10%
+    assert re.findall(r"<title>(Lot \d+):", chart) == names
+    page = client.get("/lots?set=Demand+four").get_data(as_text=True)
+    assert 'id="balance-chart"' in page and "on demand_estimate" in page
+    assert "band: ±20%" in page
+
+
+def test_a_measure_the_layer_does_not_offer_is_a_422(client: FlaskClient) -> None:
+    response = client.get("/lots?layer=wards_2023&k=4&measure=imd_decile")
+    assert response.status_code == 422
+    assert "field “measure”" in response.get_data(as_text=True)
+
+
+def test_k_is_capped_by_the_layer_and_the_starting_set(client: FlaskClient,
+                                                       demo_store: Store) -> None:
+    too_many = client.get("/lots?layer=wards_2023&k=13")
+    assert too_many.status_code == 422 and "give at most 12" in too_many.get_data(as_text=True)
+    import_set(demo_store, "Thirteen", 13)
+    started = client.get("/lots?layer=wards_2023&k=4&start=Thirteen")
+    text = started.get_data(as_text=True)
+    assert started.status_code == 422 and "field “start”" in text and "13 lots" in text
+
+
+def test_a_saved_lsoa_set_shows_without_the_ward_layer(client: FlaskClient,
+                                                       demo_store: Store) -> None:
+    import_set(demo_store, "LSOA eight", 8, layer="lsoa_2021")
+    with demo_store.transaction() as session:
+        session.execute(delete(AreaLayer).where(AreaLayer.name == "wards_2023"))
+    response = client.get("/lots?set=LSOA+eight")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert 'id="balance-chart"' in response.get_data(as_text=True)
