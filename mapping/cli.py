@@ -6,7 +6,6 @@ problem with its file, row, field and reason) instead of a stack trace.
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,10 +50,12 @@ def _show_problems(problems: list[Problem], report: Path | None) -> None:
         hint = f"all of them are in {report}" if report else "use --report FILE to get them all"
         click.echo(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more ({hint})", err=True)
     if report:
-        with report.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=["file", "row", "field", "reason"])
-            writer.writeheader()
-            writer.writerows(p.as_dict() for p in problems)
+        import pandas as pd
+
+        from mapping.spreadsheets import write_safe_csv
+
+        frame = pd.DataFrame([p.as_dict() for p in problems], columns=["file", "row", "field", "reason"])
+        write_safe_csv(frame, report)
 
 
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -443,14 +444,16 @@ def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | Non
     table = analysis.rollup[["areas", "people", "mean_normalised", "people_in_gap_areas",
                              "people_beyond_cutoff", "sites"]]
     click.echo(table.round(2).to_string())
+    from mapping.spreadsheets import write_safe_csv
+
     if out is not None:
         if out.suffix.lower() == ".geojson":
             areas.to_file(out, driver="GeoJSON", engine="pyogrio")
         else:
-            pd.DataFrame(areas.drop(columns="geometry")).to_csv(out, index=False)
+            write_safe_csv(pd.DataFrame(areas.drop(columns="geometry")), out)
         click.echo(f"areas written to {out}")
     if patches_out is not None:
-        analysis.rollup.assign(method=analysis.method).to_csv(patches_out)
+        write_safe_csv(analysis.rollup.assign(method=analysis.method), patches_out, index=True)
         click.echo(f"patch roll-up written to {patches_out}")
 
 
@@ -644,7 +647,8 @@ def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
             area_codes=lots["area_codes"].map(lambda c: " ".join(c)))
         frame.to_crs("EPSG:4326").to_file(out, driver="GeoJSON")
     elif suffix == ".csv":
-        lookup.to_csv(out, index=False)
+        from mapping.spreadsheets import write_safe_csv
+        write_safe_csv(lookup, out)
     else:
         raise ValidationError([Problem("write to a .geojson or .csv file", field="--out", file=str(out))])
 
@@ -675,7 +679,8 @@ def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps
                    f"{inputs.gap_method}")
     click.echo(result.to_string())
     if out is not None:
-        result.to_csv(out)
+        from mapping.spreadsheets import write_safe_csv
+        write_safe_csv(result, out, index=True)
         click.echo(f"Wrote {out}")
 
 
@@ -711,7 +716,8 @@ def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str 
     if allocation is None:
         click.echo("'One lot per provider' needs --allocation (who delivers which lot).")
     if out is not None:
-        found.to_csv(out, index=False)
+        from mapping.spreadsheets import write_safe_csv
+        write_safe_csv(found, out)
         click.echo(f"Wrote {out}")
 
 

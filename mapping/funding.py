@@ -37,6 +37,7 @@ import pulp
 
 from mapping import schema as S
 from mapping.errors import MappingError, Problem, ValidationError
+from mapping.spreadsheets import write_safe_csv
 
 # Column names this module reads or writes that are not (yet) in mapping/schema.py.
 PEOPLE_IN_GAP_AREAS: Final = "people_in_gap_areas"
@@ -670,7 +671,7 @@ def _host_for(
 def plan_to_csv(plan: pd.DataFrame, path: str | Path) -> Path:
     """Write the plan as a UTF-8 CSV file (one row per ranked gap) and give its path."""
     target = Path(path)
-    plan.to_csv(target, index=False, encoding="utf-8")
+    write_safe_csv(plan, target)
     return target
 
 

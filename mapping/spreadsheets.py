@@ -21,6 +21,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` as CSV (UTF-8, no index), spreadsheet-safe."""
-    spreadsheet_safe(frame).to_csv(path, index=False)
+def write_safe_csv(frame: pd.DataFrame, path: Path | str, *, index: bool = False) -> None:
+    """Write ``frame`` to ``path`` as UTF-8 CSV, spreadsheet-safe (the index too when ``index``)."""
+    if index:
+        frame = frame.reset_index()
+    spreadsheet_safe(frame).to_csv(path, index=False, encoding="utf-8")
