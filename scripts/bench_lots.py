@@ -69,7 +69,7 @@ def main() -> None:
                       f" ({'within' if design.met else 'NOT within'} ±{tolerance:.0%}), "
                       f"contiguous: {contiguous}, cut edges {design.cut_edges}")
             print(f"  median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-                  f"({'meets' if max(times) < goal else 'misses'} the goal)")
+                  f"(time goal {'met' if max(times) < goal else 'MISSED'})")
         store.dispose()
     print(f"\nMethod: {design.method}")
 
