@@ -272,6 +272,13 @@ def import_table_cmd(context: Context, path: Path, layer: str, code_column: str,
 def import_patches_cmd(context: Context, path: Path, layer: str, set_name: str,
                        code_column: str, patch_column: str) -> None:
     """Make patches from a lookup file (area code -> patch name), dissolved."""
+    count = _import_lookup(context, path, layer, set_name, code_column, patch_column, contiguous=False)
+    click.echo(f"Patch set '{set_name}': {count} patches over layer '{layer}'")
+
+
+def _import_lookup(context: Context, path: Path, layer: str, set_name: str, code_column: str,
+                   group_column: str, *, contiguous: bool) -> int:
+    """Save a patch set made from a lookup file, in one transaction; give the number of groups."""
     from mapping.area_store import load_area_layer, save_patch_set
     from mapping.areas import patches_from_lookup
     from mapping.tables import read_table
@@ -279,10 +286,10 @@ def import_patches_cmd(context: Context, path: Path, layer: str, set_name: str,
     lookup = read_table(path)
     with context.ready_store().transaction() as session:
         areas = load_area_layer(session, layer)
-        patches = patches_from_lookup(areas, lookup, code_column=code_column,
-                                      patch_column=patch_column, file=path.name)
-        count = save_patch_set(session, set_name, layer, patches, source=path.name)
-    click.echo(f"Patch set '{set_name}': {count} patches over layer '{layer}'")
+        groups = patches_from_lookup(areas, lookup, code_column=code_column,
+                                     patch_column=group_column, file=path.name,
+                                     require_contiguous=contiguous)
+        return save_patch_set(session, set_name, layer, groups, source=path.name)
 
 
 @main.command("import-osm")
@@ -568,17 +575,7 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
                     code_column: str, lot_column: str) -> None:
     """Make lots from a lookup file (area code -> lot): every area in exactly one lot, each
     lot one contiguous piece."""
-    from mapping.area_store import load_area_layer, save_patch_set
-    from mapping.areas import patches_from_lookup
-    from mapping.tables import read_table
-
-    lookup = read_table(path)
-    with context.ready_store().transaction() as session:
-        areas = load_area_layer(session, layer)
-        lots = patches_from_lookup(areas, lookup, code_column=code_column,
-                                   patch_column=lot_column, file=path.name,
-                                   require_contiguous=True)
-        count = save_patch_set(session, set_name, layer, lots, source=path.name)
+    count = _import_lookup(context, path, layer, set_name, code_column, lot_column, contiguous=True)
     click.echo(f"Lot set '{set_name}': {count} contiguous lots over layer '{layer}'")
 
 
