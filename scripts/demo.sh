@@ -6,4 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/mapping init-db
 .venv/bin/mapping load-demo
+# The spend page's example: a real council's published payments (Lambeth, June 2012; the data
+# folder has no Newham spend), named so nobody takes it for Newham's. Replaced on every run.
+.venv/bin/mapping import-spend \
+  "${MAPPING_DATA_DIR:-../shared/data}/spend/lambeth/lambeth_payments_over_500_2012-06_raw.csv" \
+  --name "Lambeth June 2012 (example from another council)" --replace
 exec .venv/bin/mapping serve --host 127.0.0.1 --port "${PORT:-5000}"

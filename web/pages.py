@@ -23,6 +23,7 @@ from mapping.render import (
     choropleth_classes,
     map_parts,
 )
+from mapping.spend_store import datasets_frame
 from mapping.taxonomy import category_lookup, load_categories
 from web.auth import visible_statuses
 from web.db import get_session, get_settings, get_store
@@ -162,9 +163,11 @@ def sources() -> Any:
     """Where every piece of data comes from, and its licence and attribution."""
     session = get_session()
     get_store().check_ready()
+    spend = datasets_frame(session)[["name", "file", "publisher", "licence", "attribution"]]
     return render_template("sources.html", sources=demo_sources().to_dict("records"),
                            codepoint_attribution=CODEPOINT_ATTRIBUTION,
-                           layers=list_layers(session).to_dict("records"))
+                           layers=list_layers(session).to_dict("records"),
+                           spend=spend.astype(object).where(spend.notna(), "").to_dict("records"))
 
 
 @bp.get("/health")

@@ -8,6 +8,7 @@ from flask import Flask
 
 from mapping.config import Settings
 from mapping.importers import prepare_assets, write_assets
+from mapping.spend_store import import_spend
 from mapping.store import Store
 from web import create_app
 
@@ -63,6 +64,17 @@ def test_sources_page_lists_every_licence(client) -> None:
     for licence in ("OGL v3", "ODbL 1.0", "ODC-By 1.0", "© OpenStreetMap contributors",
                     "Co-operatives UK"):
         assert licence in html
+
+
+def test_sources_page_lists_the_spend_datasets_with_their_attribution(
+        client, demo_store: Store, data_dir: Path) -> None:
+    assert "Spend datasets" not in client.get("/sources").get_data(as_text=True)
+    import_spend(demo_store, data_dir / "spend" / "lambeth" /
+                 "lambeth_payments_over_500_2012-06_raw.csv",
+                 name="Lambeth <b>June</b>", imported_by="test")
+    html = client.get("/sources").get_data(as_text=True)
+    assert "Spend datasets" in html and "Lambeth &lt;b&gt;June&lt;/b&gt;" in html
+    assert "Invoices over £500, June 2012" in html  # the attribution from data/spend_sources.csv
 
 
 def test_health(client, demo_store: Store) -> None:
