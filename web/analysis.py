@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +40,7 @@ from mapping.taxonomy import load_categories
 from web.db import get_session, get_settings
 from web.exports import csv_response
 from web.extensions import analysis_limit
+from web.query import number_arg
 
 bp = Blueprint("analysis", __name__)
 
@@ -93,22 +93,6 @@ def _flag(args: MultiDict[str, str], name: str, problems: list[Problem]) -> bool
     return False
 
 
-def _number(args: MultiDict[str, str], name: str, default: float,
-            problems: list[Problem]) -> float:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(Problem(f"give a number, got '{raw}'", field=name))
-        return default
-    if not math.isfinite(value):
-        problems.append(Problem(f"give a finite number, got '{raw}'", field=name))
-        return default
-    return value
-
-
 def _proposed(args: MultiDict[str, str], problems: list[Problem]) -> tuple[tuple[float, float], ...]:
     """Give the ``add=lon,lat`` points (repeatable; blank values ignored)."""
     raw = [v.strip() for v in args.getlist("add") if v.strip()]
@@ -137,7 +121,7 @@ def options_from(args: MultiDict[str, str]) -> GapOptions:
         measure=args.get("measure", "").strip() or S.POPULATION,
         imd_weighting=_flag(args, "imd", problems),
         generative_only=_flag(args, "generative", problems),
-        cutoff_min=_number(args, "cutoff", 15.0, problems),
+        cutoff_min=number_arg(args, "cutoff", 15.0, problems),
         method=args.get("method", "").strip() or "e2sfca",
         proposed=_proposed(args, problems),
     )
@@ -269,8 +253,8 @@ def gaps_geojson() -> Any:
 
 def _funding(args: MultiDict[str, str]) -> FundingSettings:
     problems: list[Problem] = []
-    budget = _number(args, "budget", 5000.0, problems)
-    grant = _number(args, "grant", 500.0, problems)
+    budget = number_arg(args, "budget", 5000.0, problems)
+    grant = number_arg(args, "grant", 500.0, problems)
     if problems:
         raise ValidationError(problems, summary="the plan's budget or grant is not valid")
     return FundingSettings(budget_gbp=budget, grant_size_gbp=grant)

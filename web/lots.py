@@ -56,6 +56,7 @@ from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.exports import csv_response
 from web.extensions import analysis_limit
+from web.query import number_arg, whole_arg
 
 bp = Blueprint("lots", __name__)
 
@@ -94,22 +95,6 @@ class Request:
         return q
 
 
-def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int,
-         problems: list[Problem]) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(Problem(f"give a whole number, got '{raw}'", field=name))
-        return default
-    if not low <= value <= high:
-        problems.append(Problem(f"give a number from {low} to {high}, got {value}", field=name))
-        return default
-    return value
-
-
 def request_from(args: MultiDict[str, str]) -> Request:
     """Give the checked design request; every bad value raises at once (422)."""
     problems: list[Problem] = []
@@ -117,7 +102,7 @@ def request_from(args: MultiDict[str, str]) -> Request:
     layer = args.get("layer", "").strip() or WARD_LAYER
     if layer not in layers:
         problems.append(Problem(f"choose one of the layers: {', '.join(layers)}", field="layer"))
-    k = _int(args, "k", 8, 2, MAX_K, problems)
+    k = whole_arg(args, "k", 8, problems, low=2, high=MAX_K)
     k_field = "k"
     start = args.get("start", "").strip() or None
     if start and start not in list_patch_sets(get_session()):
@@ -132,16 +117,8 @@ def request_from(args: MultiDict[str, str]) -> Request:
                 f"give at most {most} (half the areas, and never more than {MAX_K})",
                 field=k_field))
     measure = args.get("measure", "").strip() or S.POPULATION
-    raw_tol = args.get("tolerance", "").strip() or "10"
-    try:
-        tolerance = float(raw_tol)
-        if not 0.5 <= tolerance <= 50:
-            raise ValueError
-    except ValueError:
-        problems.append(Problem(f"give a tolerance from 0.5 to 50 (per cent), got '{raw_tol}'",
-                                field="tolerance"))
-        tolerance = 10.0
-    seed = _int(args, "seed", 0, 0, 2**31 - 1, problems)
+    tolerance = number_arg(args, "tolerance", 10.0, problems, low=0.5, high=50, unit=" (per cent)")
+    seed = whole_arg(args, "seed", 0, problems, low=0, high=2**31 - 1)
     whole = args.get("whole", "").strip() in ("1", "on", "yes", "true")
     if whole and layer == WARD_LAYER:
         problems.append(Problem("wards are whole already; keep wards whole only when "
