@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_cors import CORS
 
-    from web import analysis, api, auth, directory, pages, records, spend, submissions, vendor
+    from web import analysis, api, auth, directory, lots, pages, records, spend, submissions, vendor
     from web.errors import init_app as init_errors
     from web.extensions import csrf, limiter
 
@@ -79,11 +79,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_errors(app)
     # Read-only API: any site may read it; nothing that writes is under /api/.
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
-    for module in (pages, directory, analysis, records, submissions, auth, api, vendor, spend):
+    for module in (pages, directory, analysis, lots, spend, records, submissions, auth, api, vendor):
         app.register_blueprint(module.bp)
-    from web import lots
-
-    app.register_blueprint(lots.bp)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
