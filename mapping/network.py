@@ -88,9 +88,9 @@ import pyproj
 import shapely
 from osmnx import _overpass
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from mapping._walk_search import Core, core_of, network_pairs
 from mapping.areas import require_crs
 from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
 from mapping.osm import open_osm_file
@@ -123,8 +123,6 @@ SNAP_M: Final = "snap_m"
 
 # Bump when the way the cached graph is built changes: old cache files are then ignored.
 _CACHE_FORMAT: Final = "1"
-# Dense Dijkstra output per chunk of sources: at most this many float64 cells (~40 MB).
-_CHUNK_CELLS: Final = 5_000_000
 _OSMNX_FILES_LOCK = threading.Lock()
 
 
@@ -483,6 +481,8 @@ class WalkingNetwork:
     """A k-d tree over ``xy``, for snapping."""
     adjacency: csr_array
     """Edge lengths in metres, symmetric (walking is two-way), shortest of parallel edges."""
+    core: Core
+    """The core the search runs on, and the dead-end trees hanging off it (:mod:`mapping._walk_search`)."""
 
 
 def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
@@ -521,7 +521,8 @@ def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
                               summary="Walking network is not valid")
     ids = pd.Index(list(graph.nodes))
     xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype="float64")
-    return WalkingNetwork(ids, xy, cKDTree(xy), _adjacency(graph, ids))
+    adjacency = _adjacency(graph, ids)
+    return WalkingNetwork(ids, xy, cKDTree(xy), adjacency, core_of(adjacency))
 
 
 def _adjacency(graph: nx.Graph, ids: pd.Index) -> csr_array:
@@ -660,10 +661,11 @@ def network_costs(
     Both sets of points are snapped to their nearest node (:func:`snap_points`); points
     further than ``settings.max_snap_m`` are left out and listed in ``attrs["unsnapped"]``.
     ``scipy.sparse.csgraph.dijkstra`` then runs once from all supply nodes together over
-    the symmetric adjacency matrix, stopped at the cut-off distance (Dijkstra 1959), in
-    chunks of sources to bound memory. A pair's distance is the demand point's snap
-    distance + the network path + the supply site's snap distance, and the pair is kept
-    when that total is within the cut-off. Snapping is to nodes, not edges: on a
+    the symmetric adjacency matrix of the network's core (dead-end trees are walked
+    separately: :mod:`mapping._walk_search`), stopped at the cut-off distance (Dijkstra
+    1959), in chunks of sources to bound memory. A pair's distance is the demand point's
+    snap distance + the network path + the supply site's snap distance, and the pair is
+    kept when that total is within the cut-off. Snapping is to nodes, not edges: on a
     simplified graph a point mid-block is charged the straight line to the nearer
     intersection, so a distance can be out by up to about half a block.
 
@@ -703,93 +705,11 @@ def network_costs(
     d_keep, s_keep = np.flatnonzero(d_snap <= limit), np.flatnonzero(s_snap <= limit)
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if len(d_keep) and len(s_keep):
-        pairs = _network_pairs(network.adjacency, d_pos[d_keep], d_snap[d_keep], s_pos[s_keep],
-                               s_snap[s_keep], settings.cutoff_m)
+        pairs = network_pairs(network.core, d_pos[d_keep], d_snap[d_keep], s_pos[s_keep],
+                              s_snap[s_keep], settings.cutoff_m)
         pairs = [(d_keep[d], s_keep[s], metres) for d, s, metres in pairs]
     table = _cost_table(d_ids, s_ids, pairs, settings.walk_speed_m_per_min)
     return _label(table, NETWORK_METHOD, settings, unsnapped)
-
-
-def _network_pairs(
-    adjacency: csr_array,
-    d_node: np.ndarray,
-    d_snap: np.ndarray,
-    s_node: np.ndarray,
-    s_snap: np.ndarray,
-    cutoff_m: float,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Give (demand point, supply point, metres) arrays of the pairs within ``cutoff_m``.
-
-    Dijkstra runs once per distinct node on one side, and only node pairs within reach are
-    expanded to the points snapped to them, so memory follows the answer's size rather
-    than demand × supply. Walking is two-way (the adjacency is symmetric), so the search
-    starts from whichever side has fewer distinct nodes: usually the supply sites.
-    """
-    sources, s_group = np.unique(s_node, return_inverse=True)
-    targets, d_group = np.unique(d_node, return_inverse=True)
-    if len(targets) < len(sources):
-        flipped = _reachable_pairs(adjacency, sources, s_group, s_snap, targets, d_group, d_snap,
-                                   cutoff_m)
-        return [(d, s, metres) for s, d, metres in flipped]
-    return _reachable_pairs(adjacency, targets, d_group, d_snap, sources, s_group, s_snap, cutoff_m)
-
-
-def _reachable_pairs(
-    adjacency: csr_array,
-    targets: np.ndarray,
-    t_group: np.ndarray,
-    t_snap: np.ndarray,
-    sources: np.ndarray,
-    s_group: np.ndarray,
-    s_snap: np.ndarray,
-    cutoff_m: float,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Search from the distinct ``sources`` nodes; give (target point, source point, metres).
-
-    ``s_group[i]`` is the position in ``sources`` of the node source point ``i`` snaps to,
-    ``s_snap[i]`` its snap distance; the same for targets.
-    """
-    s_members, t_members = _Groups.of(s_group, len(sources)), _Groups.of(t_group, len(targets))
-    # A path longer than the cut-off less the two smallest snaps cannot make a pair, so the
-    # search stops there (plus 1 µm, so rounding never drops a pair the exact test keeps).
-    slack = cutoff_m - float(s_snap.min()) - float(t_snap.min()) + 1e-6
-    if slack < 0:
-        return []
-    step = max(1, _CHUNK_CELLS // adjacency.shape[0])
-    pairs = []
-    for start in range(0, len(sources), step):
-        block = dijkstra(adjacency, directed=True, limit=slack,
-                         indices=sources[start:start + step])[:, targets]
-        row, col = np.nonzero(block <= slack)
-        path = block[row, col]
-        # Node pairs -> point pairs: every source point at the node, then every target point.
-        by_source, s_point = s_members.expand(row + start)
-        by_target, t_point = t_members.expand(col[by_source])
-        s_point = s_point[by_target]
-        metres = path[by_source][by_target] + s_snap[s_point] + t_snap[t_point]
-        within = metres <= cutoff_m
-        pairs.append((t_point[within], s_point[within], metres[within]))
-    return pairs
-
-
-class _Groups(NamedTuple):
-    """Points grouped by the node they snap to: ``members[first[g]:first[g] + size[g]]``."""
-
-    members: np.ndarray
-    first: np.ndarray
-    size: np.ndarray
-
-    @classmethod
-    def of(cls, group: np.ndarray, n_groups: int) -> _Groups:
-        size = np.bincount(group, minlength=n_groups)
-        return cls(np.argsort(group, kind="stable"), np.cumsum(size) - size, size)
-
-    def expand(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Give, for every member of every group in ``groups``, its entry's index and the member."""
-        n = self.size[groups]
-        entry = np.repeat(np.arange(len(groups)), n)
-        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        return entry, self.members[self.first[groups][entry] + offset]
 
 
 def straight_line_costs(

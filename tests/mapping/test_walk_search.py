@@ -1,0 +1,157 @@
+"""Tests for mapping._walk_search: the search on the network's core and its hanging trees.
+
+Hand-made answers on a square with a tree hanging off one corner; random graphs (SYNTHETIC:
+random trees, extra edges and lengths from a fixed seed) checked pair by pair against
+networkx's own Dijkstra through the public :func:`mapping.network.network_costs`.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from scipy.sparse import csr_array
+
+from mapping._walk_search import core_of
+from mapping.network import (
+    COST_DEMAND,
+    COST_METRES,
+    COST_SUPPLY,
+    TravelSettings,
+    network_costs,
+    prepare_network,
+)
+from mapping.schema import METRIC_CRS
+
+X0, Y0 = 530_000.0, 180_000.0
+
+
+def graph_of(edges: list[tuple[int, int, float]], nodes: int) -> nx.MultiDiGraph:
+    """A walking graph as osmnx builds them (both directions, ``length``); nodes on a line."""
+    graph = nx.MultiDiGraph(crs=METRIC_CRS)
+    for n in range(nodes):
+        graph.add_node(n, x=X0 + 1000.0 * n, y=Y0)
+    for u, v, length in edges:
+        graph.add_edge(u, v, length=length)
+        graph.add_edge(v, u, length=length)
+    return graph
+
+
+def points_at(graph: nx.MultiDiGraph, nodes: list[int], prefix: str) -> gpd.GeoDataFrame:
+    """Points exactly on the given nodes (snap distance 0)."""
+    return gpd.GeoDataFrame(
+        {"id": [f"{prefix}{n}" for n in nodes]},
+        geometry=gpd.points_from_xy([graph.nodes[n]["x"] for n in nodes],
+                                    [graph.nodes[n]["y"] for n in nodes]),
+        crs=METRIC_CRS,
+    )
+
+
+def table_of(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float
+             ) -> dict[tuple[str, str], float]:
+    settings = TravelSettings(cutoff_min=cutoff_m / 80.0, max_snap_m=1.0)
+    table = network_costs(graph, points_at(graph, demand, "d"), points_at(graph, supply, "s"),
+                          settings=settings)
+    return {(d, s): m for d, s, m in zip(table[COST_DEMAND], table[COST_SUPPLY],
+                                         table[COST_METRES], strict=True)}
+
+
+def networkx_table(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float
+                   ) -> dict[tuple[str, str], float]:
+    expected = {}
+    for s in supply:
+        lengths = nx.single_source_dijkstra_path_length(graph, s, cutoff=cutoff_m, weight="length")
+        for d in demand:
+            if d in lengths:
+                expected[(f"d{d}", f"s{s}")] = lengths[d]
+    return expected
+
+
+# A 100 m square 0-1-2-3 with a tree off corner 0: 0-4 (50 m), 4-5 (30 m), 4-6 (40 m),
+# 6-7 (10 m); and a second branch off 0: 0-8 (20 m).
+SQUARE_AND_TREE = [(0, 1, 100.0), (1, 2, 100.0), (2, 3, 100.0), (3, 0, 100.0),
+                   (0, 4, 50.0), (4, 5, 30.0), (4, 6, 40.0), (6, 7, 10.0), (0, 8, 20.0)]
+
+
+def test_the_core_is_the_square_and_the_tree_hangs_from_its_corner() -> None:
+    network = prepare_network(graph_of(SQUARE_AND_TREE, 9))
+    core = network.core
+    square = [network.node_ids.get_loc(n) for n in (0, 1, 2, 3)]
+    at = {n: network.node_ids.get_loc(n) for n in range(9)}
+
+    assert core.adjacency.shape == (4, 4)
+    assert sorted(core.root[square]) == [0, 1, 2, 3]
+    assert {int(core.root[at[n]]) for n in (4, 5, 6, 7, 8)} == {int(core.root[at[0]])}
+    assert [float(core.to_root[at[n]]) for n in (0, 4, 5, 6, 7, 8)] == [0.0, 50.0, 80.0, 90.0, 100.0, 20.0]
+    assert [int(core.depth[at[n]]) for n in (0, 4, 5, 6, 7, 8)] == [0, 1, 2, 2, 3, 1]
+    assert core.parent[at[7]] == at[6] and core.parent[at[0]] == -1
+
+
+def test_two_points_in_one_tree_meet_where_their_branches_part() -> None:
+    graph = graph_of(SQUARE_AND_TREE, 9)
+    core = prepare_network(graph).core
+    nodes = prepare_network(graph).node_ids
+
+    meet = core.meeting_points(nodes.get_indexer([5, 7, 5, 8, 4]), nodes.get_indexer([7, 5, 4, 7, 4]))
+
+    assert nodes[meet].tolist() == [4, 4, 4, 0, 4]
+    found = table_of(graph, [5, 7, 8, 2], [7, 5], cutoff_m=1000.0)
+    assert found[("d5", "s7")] == pytest.approx(30 + 40 + 10)  # via 4, not via the corner
+    assert found[("d7", "s7")] == 0.0
+    assert found[("d8", "s7")] == pytest.approx(20 + 50 + 40 + 10)  # other branch: via 0
+    assert found[("d2", "s5")] == pytest.approx(200 + 50 + 30)  # from the core into the tree
+
+
+def test_pairs_within_one_tree_keep_to_the_cut_off_after_the_correction() -> None:
+    graph = graph_of(SQUARE_AND_TREE, 9)
+
+    # 5 and 7 are 80 m apart in the tree but 180 m apart by way of the corner.
+    assert table_of(graph, [5], [7], cutoff_m=80.0) == {("d5", "s7"): pytest.approx(80.0)}
+    assert table_of(graph, [5], [7], cutoff_m=79.0) == {}
+
+
+def test_a_tree_on_its_own_and_a_lone_node_keep_one_node_as_their_core() -> None:
+    # 0-1-2 a path (a tree with no cycle), 3 alone, 4-5-6-4 a triangle.
+    edges = [(0, 1, 10.0), (1, 2, 15.0), (4, 5, 5.0), (5, 6, 5.0), (6, 4, 5.0)]
+    graph = graph_of(edges, 7)
+    core = prepare_network(graph).core
+
+    assert core.adjacency.shape == (5, 5)  # one node of the path, the lone node, the triangle
+    assert table_of(graph, [0, 2, 3, 4], [0, 2, 3, 6], cutoff_m=1000.0) == {
+        ("d0", "s0"): 0.0, ("d0", "s2"): 25.0, ("d2", "s0"): 25.0, ("d2", "s2"): 0.0,
+        ("d3", "s3"): 0.0, ("d4", "s6"): 5.0,
+    }
+
+
+def test_core_of_an_empty_network_is_empty() -> None:
+    core = core_of(csr_array((0, 0)))
+
+    assert core.adjacency.shape == (0, 0) and len(core.root) == 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_with_trees_give_networkx_distances(seed: int) -> None:
+    """SYNTHETIC graphs: a random tree, a few extra edges making cycles, a separate tree."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 80))
+    edges = [(i, int(rng.integers(0, i)), float(rng.uniform(5, 120))) for i in range(1, n)]
+    for _ in range(int(rng.integers(0, n // 3))):
+        u, v = (int(x) for x in rng.choice(n, size=2, replace=False))
+        edges.append((u, v, float(rng.uniform(5, 120))))
+    extra = int(rng.integers(2, 8))  # a component that is a tree, and a lone node after it
+    edges += [(n + i, n + int(rng.integers(0, i)), float(rng.uniform(5, 120))) for i in range(1, extra)]
+    graph = graph_of(edges, n + extra + 1)
+    everyone = list(range(n + extra + 1))
+    demand = [int(x) for x in rng.choice(everyone, size=len(everyone) // 2, replace=False)]
+    supply = [int(x) for x in rng.choice(everyone, size=max(2, len(everyone) // 6), replace=False)]
+    cutoff = float(rng.uniform(20, 600))
+
+    found = table_of(graph, demand, supply, cutoff)
+    expected = networkx_table(graph, demand, supply, cutoff)
+
+    assert found.keys() == expected.keys()
+    assert max((abs(found[k] - expected[k]) for k in expected), default=0.0) < 1e-9
+    # The other way round (fewer demand points than sites) searches from the demand side.
+    flipped = table_of(graph, supply, demand, cutoff)
+    assert {(f"d{b[1:]}", f"s{a[1:]}"): m for (a, b), m in flipped.items()} == pytest.approx(expected)
