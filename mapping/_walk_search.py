@@ -113,13 +113,15 @@ def network_pairs(core: Core, d_node: np.ndarray, d_snap: np.ndarray, s_node: np
     (the adjacency is symmetric), so the search starts from whichever side has fewer
     distinct roots: usually the supply sites.
     """
-    d_root, s_root = core.root[d_node], core.root[s_node]
     d_off, s_off = d_snap + core.to_root[d_node], s_snap + core.to_root[s_node]
-    if len(np.unique(d_root)) < len(np.unique(s_root)):
+    d_roots = _Roots.of(core.root[d_node], d_off)
+    s_roots = _Roots.of(core.root[s_node], s_off)
+    if len(d_roots.nodes) < len(s_roots.nodes):
         found = [(d, s, metres) for s, d, metres in
-                 _root_pairs(core.adjacency, s_root, s_off, d_root, d_off, cutoff_m)]
+                 _root_pairs(core.adjacency, s_roots, d_roots, cutoff_m)]
     else:
-        found = _root_pairs(core.adjacency, d_root, d_off, s_root, s_off, cutoff_m)
+        found = _root_pairs(core.adjacency, d_roots, s_roots, cutoff_m)
+    d_root, s_root = d_roots.root, s_roots.root
     pairs = []
     for d, s, metres in found:
         # Two points in one tree meet at their lowest common ancestor, not at the root.
@@ -132,33 +134,44 @@ def network_pairs(core: Core, d_node: np.ndarray, d_snap: np.ndarray, s_node: np
     return pairs
 
 
-def _root_pairs(adjacency: csr_array, t_root: np.ndarray, t_off: np.ndarray, s_root: np.ndarray,
-                s_off: np.ndarray, cutoff_m: float) -> Pairs:
+class _Roots(NamedTuple):
+    """Points by root: each point's root and offset, the distinct roots, the points at each."""
+
+    root: np.ndarray
+    off: np.ndarray
+    nodes: np.ndarray
+    members: _Groups
+
+    @classmethod
+    def of(cls, root: np.ndarray, off: np.ndarray) -> _Roots:
+        nodes, group = np.unique(root, return_inverse=True)
+        return cls(root, off, nodes, _Groups.of(group, len(nodes)))
+
+
+def _root_pairs(adjacency: csr_array, targets: _Roots, sources: _Roots, cutoff_m: float) -> Pairs:
     """Search from the distinct roots of the source points; give (target point, source point, metres).
 
     Every pair whose roots are within reach is given, as ``off + path + off``: the caller
     corrects pairs within one tree, then applies the cut-off.
     """
-    sources, s_group = np.unique(s_root, return_inverse=True)
-    targets, t_group = np.unique(t_root, return_inverse=True)
-    s_members, t_members = _Groups.of(s_group, len(sources)), _Groups.of(t_group, len(targets))
     # A path longer than the cut-off less the two smallest offsets cannot make a pair, so
     # the search stops there (plus 1 µm, so rounding never drops a pair the exact test keeps).
     # Never below 0: two points in one tree may be within reach of each other however far
     # both are from their root.
-    slack = max(0.0, cutoff_m - float(s_off.min()) - float(t_off.min())) + 1e-6
+    slack = max(0.0, cutoff_m - float(sources.off.min()) - float(targets.off.min())) + 1e-6
     step = max(1, _CHUNK_CELLS // adjacency.shape[0])
     pairs = []
-    for start in range(0, len(sources), step):
+    for start in range(0, len(sources.nodes), step):
         block = dijkstra(adjacency, directed=True, limit=slack,
-                         indices=sources[start:start + step])[:, targets]
+                         indices=sources.nodes[start:start + step])[:, targets.nodes]
         row, col = np.nonzero(block <= slack)
         path = block[row, col]
         # Root pairs -> point pairs: every source point at the root, then every target point.
-        by_source, s_point = s_members.expand(row + start)
-        by_target, t_point = t_members.expand(col[by_source])
+        by_source, s_point = sources.members.expand(row + start)
+        by_target, t_point = targets.members.expand(col[by_source])
         s_point = s_point[by_target]
-        pairs.append((t_point, s_point, path[by_source][by_target] + s_off[s_point] + t_off[t_point]))
+        pairs.append((t_point, s_point,
+                      path[by_source][by_target] + sources.off[s_point] + targets.off[t_point]))
     return pairs
 
 

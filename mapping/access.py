@@ -387,8 +387,14 @@ def checked_costs(costs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _keyed(frame: pd.DataFrame, value: str, *, what: str, known: pd.Series | None = None) -> pd.Series:
-    """Give ``frame[value]`` indexed by ``id``, after checking ids are unique and values usable.
+def _keyed(frame: pd.DataFrame, value: str, *, what: str) -> pd.Series:
+    """Give ``frame[value]`` indexed by ``id``, after checking ids are unique and values usable."""
+    return _keyed_known(frame, value, what=what, known=None)[0]
+
+
+def _keyed_known(frame: pd.DataFrame, value: str, *, what: str, known: pd.Series | None
+                 ) -> tuple[pd.Series, bool]:
+    """Give :func:`_keyed`'s answer, and whether ``known`` is categorical over exactly its ids.
 
     ``known``: a cost table's categorical id column; when its categories are exactly these
     ids, in order (a table built from this frame), they are known to be unique already.
@@ -407,14 +413,15 @@ def _keyed(frame: pd.DataFrame, value: str, *, what: str, known: pd.Series | Non
     # One hash of the ids: the index keeps its table, so later lookups in it reuse it.
     index = pd.Index(id_values, name=ID)
     bad = np.isnan(values) | (values < 0)
-    if bad.any() or not (_same_ids(known, index) or index.is_unique):
+    same = _same_ids(known, index)
+    if bad.any() or not (same or index.is_unique):
         for i in rows_where(bad)[:20]:
             problems.append(Problem(f"{value} is missing or negative", row=i + 1, field=value))
         for i in rows_where(id_values.duplicated().to_numpy())[:20]:
             problems.append(Problem(f"id '{id_values.iloc[i]}' appears more than once", row=i + 1,
                                     field=ID))
         raise ValidationError(problems, summary=f"invalid {what} frame")
-    return pd.Series(values, index=index, name=value, copy=False)
+    return pd.Series(values, index=index, name=value, copy=False), same
 
 
 def people_of(demand: pd.DataFrame) -> pd.Series:
@@ -436,21 +443,22 @@ def _labelled(frame: pd.DataFrame, costs: pd.DataFrame, **attrs: Any) -> pd.Data
 def _same_ids(column: pd.Series | None, index: pd.Index) -> bool:
     """Give whether ``column`` is categorical over exactly ``index``'s ids, in the same order."""
     return (column is not None and isinstance(column.dtype, pd.CategoricalDtype)
-            and column.cat.categories.equals(index))
+            and column.array.categories.equals(index))
 
 
-def _positions(ids: pd.Series, index: pd.Index) -> np.ndarray:
+def _positions(ids: pd.Series, index: pd.Index, *, same: bool | None = None) -> np.ndarray:
     """Give the position in ``index`` of every id (-1 where absent), as ``index.get_indexer``.
 
     The ids are factorised first, so each distinct id is hashed against ``index`` once:
     a cost table repeats every id many times, and a lookup per row is ~7× slower.
+    ``same``: :func:`_same_ids` of the two, when the caller knows it already.
     """
-    if _same_ids(ids, index):
-        return ids.cat.codes.to_numpy().astype(np.intp)  # built from this frame: codes are positions
+    if _same_ids(ids, index) if same is None else same:
+        return ids.array.codes.astype(np.intp)  # built from this frame: codes are positions
     if isinstance(ids.dtype, pd.CategoricalDtype):
         # The builders' id columns: the codes are there already; -1 (missing) stays -1.
-        found = np.append(index.get_indexer(ids.cat.categories), -1)
-        return found[ids.cat.codes.to_numpy()]
+        found = np.append(index.get_indexer(ids.array.categories), -1)
+        return found[ids.array.codes]
     codes, uniques = pd.factorize(ids, use_na_sentinel=False)
     return index.get_indexer(uniques)[codes]
 
@@ -482,17 +490,17 @@ def _pair_weights(costs: pd.DataFrame, minutes_weight: Any, demand: pd.DataFrame
 def _fast_pair_weights(costs: pd.DataFrame, minutes_weight: Any, demand: pd.DataFrame,
                        supply: pd.DataFrame, *, reach_min: float, what: str
                        ) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray, np.ndarray]:
-    if not isinstance(costs, pd.DataFrame) or any(c not in costs.columns for c in COST_COLUMNS):
+    if not isinstance(costs, pd.DataFrame) or not set(COST_COLUMNS).issubset(costs.columns):
         raise _TableProblem
     cost_method(costs)
     minutes = _nonnegative(costs[MINUTES])
     _nonnegative(costs[METRES])
     _check_reach(costs, reach_min, what=what)
     demand_ids, supply_ids = costs[DEMAND_ID], costs[SUPPLY_ID]
-    d = _keyed(demand, DEMAND, what="demand", known=demand_ids)
-    s = _keyed(supply, SUPPLY, what="supply", known=supply_ids)
-    dk = _positions(demand_ids, d.index)
-    sk = _positions(supply_ids, s.index)
+    d, d_same = _keyed_known(demand, DEMAND, what="demand", known=demand_ids)
+    s, s_same = _keyed_known(supply, SUPPLY, what="supply", known=supply_ids)
+    dk = _positions(demand_ids, d.index, same=d_same)
+    sk = _positions(supply_ids, s.index, same=s_same)
     if _has_repeated_pairs(costs, dk, sk, len(d), len(s)):
         raise _TableProblem
     return d, s, dk, sk, np.asarray(minutes_weight(minutes), dtype=float)

@@ -124,6 +124,7 @@ SNAP_M: Final = "snap_m"
 # Bump when the way the cached graph is built changes: old cache files are then ignored.
 _CACHE_FORMAT: Final = "1"
 _OSMNX_FILES_LOCK = threading.Lock()
+_METRIC: Final = pyproj.CRS.from_user_input(METRIC_CRS)
 
 
 def fallback_label(circuity: float) -> str:
@@ -514,7 +515,7 @@ def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
     crs = graph.graph.get("crs")
     if crs is None:
         raise CRSError("graph has no 'crs' attribute; load it with walking_graph_from_xml")
-    if pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_user_input(METRIC_CRS):
+    if pyproj.CRS.from_user_input(crs) != _METRIC:
         raise CRSError(f"graph is in {crs}, not {METRIC_CRS}; project it (ox.project_graph)")
     if graph.number_of_nodes() == 0:
         raise ValidationError([Problem("the walking network has no nodes")],
@@ -583,8 +584,8 @@ def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> _Points
             problems.append(Problem(f"id {column.iloc[row]!r} is repeated", row=int(row) + 1,
                                     field=id_column))
     geometry = points.geometry
-    if not geometry.crs.equals(METRIC_CRS):
-        geometry = geometry.to_crs(METRIC_CRS)
+    if not geometry.crs.equals(_METRIC):
+        geometry = geometry.to_crs(_METRIC)
     values = geometry.to_numpy()
     not_point = (shapely.get_type_id(values) != 0) | shapely.is_empty(values)
     for row in np.flatnonzero(not_point):
@@ -696,8 +697,9 @@ def network_costs(
     network = _network(graph)
     d_points = _point_xy(demand, id_column=id_column, what="demand")
     s_points = _point_xy(supply, id_column=id_column, what="supply")
-    d_pos, d_snap = _snap(network, d_points.xy)
-    s_pos, s_snap = _snap(network, s_points.xy)
+    position, snap_m = _snap(network, np.concatenate([d_points.xy, s_points.xy]))  # one query
+    d_pos, s_pos = np.split(position, [len(d_points.xy)])
+    d_snap, s_snap = np.split(snap_m, [len(d_points.xy)])
     limit = settings.max_snap_m
     d_ids, s_ids = d_points.ids, s_points.ids
     unsnapped = (_unsnapped("demand", d_ids, d_snap, limit)
