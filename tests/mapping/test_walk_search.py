@@ -80,12 +80,49 @@ def test_the_core_is_the_square_and_the_tree_hangs_from_its_corner() -> None:
     square = [network.node_ids.get_loc(n) for n in (0, 1, 2, 3)]
     at = {n: network.node_ids.get_loc(n) for n in range(9)}
 
-    assert core.adjacency.shape == (4, 4)
+    assert len(core.chain) == 4  # the square is the core, a cycle with no junction:
+    assert (core.chain == -1).sum() == 1  # one node stands for one
     assert sorted(core.root[square]) == [0, 1, 2, 3]
     assert {int(core.root[at[n]]) for n in (4, 5, 6, 7, 8)} == {int(core.root[at[0]])}
     assert [float(core.to_root[at[n]]) for n in (0, 4, 5, 6, 7, 8)] == [0.0, 50.0, 80.0, 90.0, 100.0, 20.0]
     assert [int(core.depth[at[n]]) for n in (0, 4, 5, 6, 7, 8)] == [0, 1, 2, 2, 3, 1]
     assert core.parent[at[7]] == at[6] and core.parent[at[0]] == -1
+
+
+# Junctions 0 and 1 joined three ways: 0-2-3-1 (10 m each), 0-4-1 (20 m, 50 m) and 0-1
+# (100 m); a loop 0-5-6-0 (5 m each); a dead end 3-7 (15 m).
+THETA = [(0, 2, 10.0), (2, 3, 10.0), (3, 1, 10.0), (0, 4, 20.0), (4, 1, 50.0), (0, 1, 100.0),
+         (0, 5, 5.0), (5, 6, 5.0), (6, 0, 5.0), (3, 7, 15.0)]
+
+
+def test_chains_between_junctions_are_searched_as_their_shortest_edge() -> None:
+    network = prepare_network(graph_of(THETA, 8))
+    core = network.core
+    at = {n: int(core.root[network.node_ids.get_loc(n)]) for n in range(7)}
+
+    search = core.adjacency.toarray()
+    assert search.shape == (7, 7)
+    assert core.chain[at[0]] == -1 and core.chain[at[1]] == -1 and (core.chain == -1).sum() == 2
+    assert search[at[0], at[1]] == search[at[1], at[0]] == 30.0  # the shortest of three ways
+    assert search[at[3]].tolist() == [{at[0]: 20.0, at[1]: 10.0}.get(i, 0.0) for i in range(7)]
+    assert search[at[5]].tolist() == [{at[0]: 5.0}.get(i, 0.0) for i in range(7)]  # the loop
+    assert not search[:, [at[n] for n in (2, 3, 4, 5, 6)]].any()  # nothing leads into a chain
+    assert core.chain[at[2]] == core.chain[at[3]] != core.chain[at[4]]
+    assert sorted(core.to_ends[at[3]].tolist()) == [10.0, 20.0]
+    assert sorted(core.to_ends[at[5]].tolist()) == [5.0, 10.0]
+    assert core.ends[at[5]].tolist() == [core.ends[at[0]][0]] * 2  # the loop's ends: junction 0
+
+
+def test_points_on_chains_reach_each_other_along_them_or_through_their_ends() -> None:
+    found = table_of(graph_of(THETA, 8), [2, 3, 4, 5, 6, 7, 1], [2, 4, 5, 7], cutoff_m=1000.0)
+
+    assert found[("d3", "s2")] == 10.0  # along their chain
+    assert found[("d2", "s4")] == 30.0  # through junction 0
+    assert found[("d3", "s4")] == 40.0  # through junction 0, not 1 (10 + 50)
+    assert found[("d6", "s5")] == 5.0  # along the loop, not round through 0
+    assert found[("d1", "s5")] == 35.0  # out of the loop, then the 30 m chain
+    assert found[("d7", "s2")] == 25.0  # the dead end hangs off the chain
+    assert found[("d7", "s7")] == 0.0 and found[("d2", "s2")] == 0.0
 
 
 def test_two_points_in_one_tree_meet_where_their_branches_part() -> None:
@@ -117,7 +154,8 @@ def test_a_tree_on_its_own_and_a_lone_node_keep_one_node_as_their_core() -> None
     graph = graph_of(edges, 7)
     core = prepare_network(graph).core
 
-    assert core.adjacency.shape == (5, 5)  # one node of the path, the lone node, the triangle
+    assert len(core.chain) == 5  # the core: one node of the path, the lone node, the triangle
+    assert (core.chain == -1).sum() == 3  # junctions: in the triangle, one node stands for one
     assert table_of(graph, [0, 2, 3, 4], [0, 2, 3, 6], cutoff_m=1000.0) == {
         ("d0", "s0"): 0.0, ("d0", "s2"): 25.0, ("d2", "s0"): 25.0, ("d2", "s2"): 0.0,
         ("d3", "s3"): 0.0, ("d4", "s6"): 5.0,
@@ -132,7 +170,7 @@ def test_core_of_an_empty_network_is_empty() -> None:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_random_networks_with_trees_give_networkx_distances(seed: int) -> None:
-    """SYNTHETIC graphs: a random tree, a few extra edges making cycles, a separate tree."""
+    """SYNTHETIC graphs: a random tree and extra edges, a separate tree and cycle, chains."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(30, 80))
     edges = [(i, int(rng.integers(0, i)), float(rng.uniform(5, 120))) for i in range(1, n)]
@@ -141,8 +179,18 @@ def test_random_networks_with_trees_give_networkx_distances(seed: int) -> None:
         edges.append((u, v, float(rng.uniform(5, 120))))
     extra = int(rng.integers(2, 8))  # a component that is a tree, and a lone node after it
     edges += [(n + i, n + int(rng.integers(0, i)), float(rng.uniform(5, 120))) for i in range(1, extra)]
-    graph = graph_of(edges, n + extra + 1)
-    everyone = list(range(n + extra + 1))
+    size = n + extra + 1
+    ring = int(rng.integers(3, 7))  # a cycle with no junction
+    edges += [(size + i, size + (i + 1) % ring, float(rng.uniform(5, 120))) for i in range(ring)]
+    size += ring
+    chains = []  # some edges become chains of up to three more nodes
+    for u, v, length in edges:
+        inner = int(rng.integers(0, 4)) if rng.random() < 0.4 else 0
+        path = [u, *range(size, size + inner), v]
+        size += inner
+        chains += [(a, b, length / (inner + 1)) for a, b in zip(path, path[1:], strict=False)]
+    graph = graph_of(chains, size)
+    everyone = list(range(size))
     demand = [int(x) for x in rng.choice(everyone, size=len(everyone) // 2, replace=False)]
     supply = [int(x) for x in rng.choice(everyone, size=max(2, len(everyone) // 6), replace=False)]
     cutoff = float(rng.uniform(20, 600))
