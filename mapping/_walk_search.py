@@ -123,8 +123,8 @@ def core_of(adjacency: csr_array) -> Core:
     for v in reversed(order):  # every node after the one it hangs from
         p = parent[v]
         root[v], to_root[v], depth[v] = root[p], to_root[p] + step[v], depth[p] + 1
-    junctions, chain, ends, to_ends = _chains(csr_array(adjacency[core_nodes][:, core_nodes]))
-    return Core(junctions, root, to_root, np.array(parent, dtype=np.intp), depth, chain, ends, to_ends)
+    search, chain, ends, to_ends = _chains(csr_array(adjacency[core_nodes][:, core_nodes]))
+    return Core(search, root, to_root, np.array(parent, dtype=np.intp), depth, chain, ends, to_ends)
 
 
 def _chains(core: csr_array) -> tuple[csr_array, np.ndarray, np.ndarray, np.ndarray]:

@@ -483,17 +483,18 @@ class WalkingNetwork:
     adjacency: csr_array
     """Edge lengths in metres, symmetric (walking is two-way), shortest of parallel edges."""
     core: Core
-    """The core the search runs on, and the dead-end trees hanging off it (:mod:`mapping._walk_search`)."""
+    """The junctions the search runs on, their chains and dead-end trees (:mod:`mapping._walk_search`)."""
 
 
 def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
-    """Give the graph as node coordinates, a k-d tree and a sparse adjacency matrix.
+    """Give the graph as node coordinates, a k-d tree, a sparse adjacency matrix and its junctions.
 
     Converting the graph costs more than a query on it, so a caller that asks for many
     cost tables on one network (the web app, a benchmark) prepares it once and passes the
     result wherever a graph is accepted. Each edge is entered in both directions, and of
     parallel edges the shortest is kept (``nx.to_scipy_sparse_array`` would add them up).
-    Self-loops are dropped.
+    Self-loops are dropped. The junctions, chains and dead-end trees the search uses are
+    found here too (:func:`mapping._walk_search.core_of`).
 
     Parameters
     ----------
@@ -661,10 +662,11 @@ def network_costs(
 
     Both sets of points are snapped to their nearest node (:func:`snap_points`); points
     further than ``settings.max_snap_m`` are left out and listed in ``attrs["unsnapped"]``.
-    ``scipy.sparse.csgraph.dijkstra`` then runs once from all supply nodes together over
-    the symmetric adjacency matrix of the network's core (dead-end trees are walked
-    separately: :mod:`mapping._walk_search`), stopped at the cut-off distance (Dijkstra
-    1959), in chunks of sources to bound memory. A pair's distance is the demand point's
+    ``scipy.sparse.csgraph.dijkstra`` then runs once from all supply nodes together,
+    stopped at the cut-off distance (Dijkstra 1959), in chunks of sources to bound memory.
+    It searches the network's junctions only: dead-end trees and chains of two-neighbour
+    nodes are walked once, when the network is prepared (:mod:`mapping._walk_search`),
+    with the same distances as a search over every node. A pair's distance is the demand point's
     snap distance + the network path + the supply site's snap distance, and the pair is
     kept when that total is within the cut-off. Snapping is to nodes, not edges: on a
     simplified graph a point mid-block is charged the straight line to the nearer

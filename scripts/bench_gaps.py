@@ -8,8 +8,9 @@ metres, with made-up populations; they stand for no real place. Prints, in one r
 - loading the graph: cold (filter the XML, build, project, write the GraphML cache) and
   from the cache;
 - (a) ours, the graph already loaded: :func:`mapping.network.network_costs` on a prepared
-  network (one bounded multi-source ``scipy.sparse.csgraph.dijkstra``), the same from the
-  raw graph (preparation included), and the full gap analysis = cost table + E2SFCA from
+  network (one bounded multi-source ``scipy.sparse.csgraph.dijkstra`` over the junctions,
+  :mod:`mapping._walk_search`), the same from the raw graph (preparation included), and
+  the full gap analysis = cost table + E2SFCA from
   :mod:`mapping.access` when that module has ``e2sfca`` (otherwise costs only, and says so);
 - (b) the baseline a user would write: one ``networkx.single_source_dijkstra_path_length``
   per site, bounded at the cut-off, gathered into the same table (checked equal to ours);
@@ -19,9 +20,10 @@ metres, with made-up populations; they stand for no real place. Prints, in one r
 
 with the ratios, and a table at 1×, 4× and 16× the sites and demand points.
 Goals: ours >= 20× faster than the networkx baseline, and within 3× of pandana's query.
-Timings are medians of ``--runs`` runs (the networkx baseline: 3 runs above 1×). The full
-gap analysis and the networkx baseline run in alternation, and their ratio is the median of
-the per-pair ratios, so machine noise (other jobs, CPU clock) hits both alike.
+Timings are medians of ``--runs`` runs. The full gap analysis and the networkx baseline run
+in alternation, and their ratio is the median of the per-pair ratios, so machine noise
+(other jobs, CPU clock) hits both alike: 3 × ``--runs`` pairs at 1×, where a pair takes a
+tenth of a second and one noisy run moves a ratio of milliseconds most; 3 pairs above.
 
 Usage: python scripts/bench_gaps.py [--demand 500] [--sites 50] [--runs 5] [--cutoff-min 15]
 """
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Graph: {len(graph):,} nodes, {len(graph.edges):,} edges")
     print(f"  load cold (filter XML, build, project, write GraphML)  {cold:8.3f} s")
     print(f"  load from the GraphML cache                            {cached:8.3f} s")
-    print(f"  prepare_network (k-d tree, sparse adjacency)           {prepare_time * 1e3:8.1f} ms\n")
+    print(f"  prepare_network (k-d tree, adjacency, junctions)       {prepare_time * 1e3:8.1f} ms\n")
     if e2sfca is None:
         print("mapping.access.e2sfca not found: the 'full gap analysis' below is the cost table only.\n")
     else:
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         full = gap_analysis(prepared, demand, supply, settings, e2sfca)
         full()  # once before timing, as for the others
         gap, nx_time, nx_per_gap, nx_table = paired_times(
-            full, baseline, max(3, args.runs if scale == 1 else 3))
+            full, baseline, 3 * args.runs if scale == 1 else 3)
         _, k1, _ = pandana_query(net, supply, settings.cutoff_m, 1, args.runs)
         _, k_all, _ = pandana_query(net, supply, settings.cutoff_m, len(supply), args.runs)
         mine = table.set_index([COST_DEMAND, COST_SUPPLY])[COST_METRES]
