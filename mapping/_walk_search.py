@@ -33,7 +33,6 @@ Seidman, S. B. (1983). Network structure and minimum degree. *Social Networks*, 
 
 from __future__ import annotations
 
-import itertools
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -137,28 +136,25 @@ def _chains(core: csr_array) -> tuple[csr_array, np.ndarray, np.ndarray, np.ndar
     indptr, indices, lengths = core.indptr.tolist(), core.indices.tolist(), core.data.tolist()
     junction = (np.diff(core.indptr) != 2).tolist()
     chain = [-1] * n
-    ends = [[v, v] for v in range(n)]
-    to_ends = [[0.0, 0.0] for _ in range(n)]
-    links: dict[tuple[int, int], float] = {}
-    numbers = itertools.count()
+    near, to_near = [0] * n, [0.0] * n  # per chain node: the end it was walked from, how far
+    start_of: list[int] = []  # per chain: the two ends and its length
+    end_of: list[int] = []
+    length_of: list[float] = []
 
     def walk(start: int) -> None:
         for k in range(indptr[start], indptr[start + 1]):
             prev, here, run = start, indices[k], lengths[k]
-            inside: list[tuple[int, float]] = []
+            if junction[here] or chain[here] >= 0:
+                continue  # an edge between junctions, or a chain walked from its other end
+            number = len(start_of)
             while not junction[here]:
-                inside.append((here, run))
+                chain[here], near[here], to_near[here] = number, start, run
                 first = indptr[here]
                 on = first if indices[first] != prev else first + 1
                 prev, here, run = here, indices[on], run + lengths[on]
-            if inside and chain[inside[0][0]] >= 0:
-                continue  # walked already, from its other end
-            number = next(numbers)
-            for v, along in inside:
-                chain[v], ends[v], to_ends[v] = number, [start, here], [along, run - along]
-            if here != start:  # a loop back to its junction is no shorter way between junctions
-                for pair in ((start, here), (here, start)):
-                    links[pair] = min(links.get(pair, np.inf), run)
+            start_of.append(start)
+            end_of.append(here)
+            length_of.append(run)
 
     for v in range(n):
         if junction[v]:
@@ -168,17 +164,49 @@ def _chains(core: csr_array) -> tuple[csr_array, np.ndarray, np.ndarray, np.ndar
             junction[v] = True  # a cycle with no junction: this node stands for one
             walk(v)
     chains = np.array(chain, dtype=np.intp)
-    end, to_end = np.array(ends, dtype=np.intp).reshape(n, 2), np.array(to_ends, dtype=float).reshape(n, 2)
-    # From a chain node to each end of its chain (to a loop's one end, the shorter way round).
     inside = np.flatnonzero(chains >= 0)
-    loop = end[inside, 0] == end[inside, 1]
-    out = np.column_stack([np.repeat(inside, 2), end[inside].ravel(), to_end[inside].ravel()])
-    out[2 * np.flatnonzero(loop), 2] = to_end[inside[loop]].min(axis=1)
-    out = np.delete(out, 2 * np.flatnonzero(loop) + 1, axis=0)
-    link = np.array([(a, b, metres) for (a, b), metres in links.items()], dtype=float).reshape(-1, 3)
-    edges = np.concatenate([link, out])
-    graph = csr_array((edges[:, 2], (edges[:, 0].astype(np.intp), edges[:, 1].astype(np.intp))), shape=(n, n))
-    return graph, chains, end, to_end
+    number = chains[inside]
+    ends = np.repeat(np.arange(n, dtype=np.intp)[:, None], 2, axis=1)
+    ends[inside, 0] = np.array(near, dtype=np.intp)[inside]
+    ends[inside, 1] = np.array(end_of, dtype=np.intp)[number]
+    to_ends = np.zeros((n, 2))
+    to_ends[inside, 0] = np.array(to_near)[inside]
+    to_ends[inside, 1] = np.array(length_of)[number] - to_ends[inside, 0]
+    walked = (np.array(start_of, dtype=np.intp), np.array(end_of, dtype=np.intp), np.array(length_of))
+    search = _search_graph(core, np.array(junction, dtype=bool), walked, inside, ends, to_ends)
+    return search, chains, ends, to_ends
+
+
+def _search_graph(core: csr_array, junction: np.ndarray, walked: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  inside: np.ndarray, ends: np.ndarray, to_ends: np.ndarray) -> csr_array:
+    """Give the search graph (:attr:`Core.adjacency`) from the chains walked and the core's edges.
+
+    Between junctions: the core's own edges and each chain both ways, the shortest of
+    parallel ones (a chain that loops back to its junction is no way between junctions).
+    From each chain node: an edge to each end of its chain, one to a loop's one end, the
+    shorter way round.
+    """
+    n = core.shape[0]
+    edges = core.tocoo()
+    direct = junction[edges.row] & junction[edges.col]
+    start, end, length = walked
+    apart = start != end
+    a = np.concatenate([edges.row[direct], start[apart], end[apart]])
+    b = np.concatenate([edges.col[direct], end[apart], start[apart]])
+    metres = np.concatenate([edges.data[direct], length[apart], length[apart]])
+    order = np.lexsort((metres, b, a))
+    a, b, metres = a[order], b[order], metres[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    loop = ends[inside, 0] == ends[inside, 1]
+    out_to = np.where(loop[:, None], ends[inside, :1], ends[inside])
+    out_metres = np.where(loop[:, None], to_ends[inside].min(axis=1, keepdims=True), to_ends[inside])
+    keep = np.ones((len(inside), 2), dtype=bool)
+    keep[loop, 1] = False
+    rows = np.concatenate([a[first], np.repeat(inside, 2).reshape(-1, 2)[keep]])
+    cols = np.concatenate([b[first], out_to[keep]])
+    data = np.concatenate([metres[first], out_metres[keep]])
+    return csr_array((data, (rows, cols)), shape=(n, n))
 
 
 def network_pairs(core: Core, d_node: np.ndarray, d_snap: np.ndarray, s_node: np.ndarray,
