@@ -371,7 +371,8 @@ _gap_options = [
     click.option("--walk-speed", type=float, default=80.0, show_default=True,
                  help="Walking speed in metres a minute (about 70 for people over 65)."),
     click.option("--osm", "osm_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="A local .osm file with the borough's streets (else straight line × 1.3)."),
+                 help="A local .osm file with the borough's streets (default: the "
+                      "MAPPING_WALKING_NETWORK setting; without either, straight line × 1.3)."),
 ]
 
 
@@ -396,6 +397,7 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
         inputs = inputs_from_store(session)
     advance(f"read {len(inputs.areas)} areas and {len(inputs.assets)} active assets")
     graph = None
+    osm_file = osm_file or context.settings.walking_network_path
     if osm_file is not None:
         graph = walking_graph_from_xml(osm_file,
                                        cache_dir=context.settings.instance_dir / "cache")
@@ -406,6 +408,12 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
                             patches=inputs.patches, patch_source=inputs.patch_source, graph=graph)
     advance(f"access and gaps computed ({analysis.method})")
     return analysis, inputs, graph
+
+
+def _echo_notes(analysis: Any) -> None:
+    """Print the analysis's notes (no sites of the category, points off the walking network)."""
+    for note in analysis.notes:
+        click.echo(f"Note: {note}")
 
 
 def _lon_lat(_ctx: click.Context, _param: click.Parameter,
@@ -445,6 +453,7 @@ def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | Non
     click.echo(f"{kwargs['category']}: {len(flagged)} of {len(areas)} areas are gaps "
                f"({int(flagged['people'].sum()):,} people); access: {analysis.measure}; "
                f"distances: {analysis.method}")
+    _echo_notes(analysis)
     if analysis.what_if_line():
         click.echo(analysis.what_if_line())
     click.echo(f"Roll-up by {analysis.patch_source}:")
@@ -495,6 +504,7 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
     funded = plan[plan["grants"] > 0]
     click.echo(f"{len(funded)} grants of £{grant:,.0f} (budget £{budget:,.0f}); distances: "
                f"{analysis.method}")
+    _echo_notes(analysis)
     click.echo(funded[["rank", "patch", "unmet_demand", "host_site_name",
                        "newly_covered_people"]].to_string(index=False))
     if out is not None:

@@ -62,6 +62,9 @@ class Settings:
     analysis_rate_limit: str = "60 per minute"
     """How often one address not signed in may run an analysis page or download (Flask-Limiter syntax)."""
 
+    walking_network: str = ""
+    """OSM extract (.osm, .osm.gz) under ``data_dir`` for walking routes on the gaps pages; empty: none."""
+
     secret_key: str = ""
     """Flask secret key; empty means one is generated once and kept in ``instance_dir``."""
 
@@ -77,6 +80,13 @@ class Settings:
             problems.append(Problem("must be 0 or more", field="proxy_hops"))
         if problems:
             raise ValidationError(problems, summary="the settings are not valid")
+
+    @property
+    def walking_network_path(self) -> Path | None:
+        """Give the walking-network file (``walking_network`` under ``data_dir`` unless absolute)."""
+        if not self.walking_network:
+            return None
+        return self.data_dir / Path(self.walking_network).expanduser()
 
     @property
     def resolved_database_url(self) -> str:

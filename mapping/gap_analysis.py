@@ -32,7 +32,14 @@ from mapping.areas import lookup_by_location
 from mapping.errors import Problem, ValidationError
 from mapping.funding import FundingSettings, plan_microfund
 from mapping.gaps import flag_gaps, patch_rollup, what_if
-from mapping.network import TravelSettings, WalkingNetwork, travel_costs
+from mapping.network import (
+    SNAP_ID,
+    SNAP_ROLE,
+    TravelSettings,
+    WalkingNetwork,
+    travel_costs,
+    unsnapped_frame,
+)
 from mapping.register import assets_frame
 from mapping.taxonomy import load_categories
 
@@ -185,6 +192,7 @@ def analyse_gaps(
     travel = TravelSettings(walk_speed_m_per_min=options.walk_speed_m_per_min,
                             cutoff_min=options.cutoff_min)
     costs = travel_costs(demand, supply, graph=graph, settings=travel)
+    notes.extend(unsnapped_notes(costs, travel.max_snap_m))
     scores = area_access(costs, demand, supply,
                          settings=AccessSettings(cutoff_min=options.cutoff_min))
     if options.method == "2sfca":  # flag_gaps and patch_rollup read ``access``
@@ -208,6 +216,21 @@ def analyse_gaps(
                        method=str(costs.attrs.get("method", "")), patch_source=patch_source,
                        options=options, notes=notes, before_areas=before_areas,
                        proposed_sites=proposed_sites)
+
+
+def unsnapped_notes(costs: pd.DataFrame, max_snap_m: float) -> list[str]:
+    """Give a line each for the areas and the sites left out as too far from the walking network."""
+    off = unsnapped_frame(costs)
+    notes = []
+    for role, what, consequence in (
+            ("demand", "areas", "their access is unknown, so they are not counted as gaps"),
+            ("supply", "sites", "they are not counted as provision")):
+        ids = off.loc[off[SNAP_ROLE] == role, SNAP_ID].astype(str).tolist()
+        if ids:
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            notes.append(f"{len(ids)} {what} are more than {max_snap_m:g} m from the walking "
+                         f"network and are left out ({shown}): {consequence}.")
+    return notes
 
 
 def _with_proposed(

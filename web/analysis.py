@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +19,11 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
-from mapping.errors import Problem, ValidationError
+from mapping.errors import MappingError, Problem, ValidationError
 from mapping.funding import FundingSettings, grants_to_360giving
 from mapping.gap_analysis import (
     MAX_PROPOSED,
@@ -34,6 +35,7 @@ from mapping.gap_analysis import (
     inputs_from_store,
     plan_for,
 )
+from mapping.network import WalkingNetwork, prepare_network, walking_graph_from_xml
 from mapping.render import map_parts
 from mapping.render_gaps import gaps_map, plan_map
 from mapping.taxonomy import load_categories
@@ -57,9 +59,10 @@ PLAN_NOTE: Final = ("A PLAN, not awarded grants: recipients are placeholders or 
                     "host organisations until the council awards each grant.")
 AREA_COLUMNS: Final = (S.AREA_CODE, S.AREA_NAME, S.PATCH, "people", "demand", "access",
                        "normalised", "nearest_minutes", "nearest_metres", "nearest_site",
-                       "within_cutoff", "below_half_mean", "bottom_quintile",
+                       "within_cutoff", "snapped", "below_half_mean", "bottom_quintile",
                        "none_within_cutoff", "gap", "gap_before", "normalised_before", "change",
                        "measure")
+_NETWORK_LOCK = threading.Lock()
 _TRUE: Final = ("1", "true", "yes", "on")
 _FALSE: Final = ("", "0", "false", "no", "off")
 
@@ -136,14 +139,50 @@ def options_from(args: MultiDict[str, str]) -> GapOptions:
     return options
 
 
+def walking_network() -> tuple[WalkingNetwork | None, str | None]:
+    """Give the walking network of the ``walking_network`` setting, or None, and a note if it failed.
+
+    Without the setting (the demo: no Newham extract is available offline) there is no
+    network and every page and export is labelled as straight-line. The file is read
+    and prepared once per process and version of the file (its GraphML cache in the
+    instance folder makes a restart quick); a file that cannot be read leaves the pages
+    on the labelled fallback with a note, and the reason in the server log.
+    """
+    settings = get_settings()
+    path = settings.walking_network_path
+    if path is None:
+        return None, None
+    try:
+        stat = path.stat()
+        key: tuple[str, int, int] | tuple[str] = (str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (str(path),)
+    cache = current_app.extensions.setdefault("walking_network", {})
+    with _NETWORK_LOCK:
+        if cache.get("key") != key:
+            try:
+                graph = walking_graph_from_xml(path, cache_dir=settings.instance_dir / "cache")
+                cache.update(key=key, network=prepare_network(graph), note=None)
+            except (MappingError, OSError, ValueError) as exc:
+                current_app.logger.warning("walking network %s not used: %s", path, exc)
+                cache.update(key=key, network=None, note=(
+                    f"The walking network file '{path.name}' could not be read, so distances "
+                    "are straight-line estimates. An administrator can see why in the server "
+                    "log and correct the file or the MAPPING_WALKING_NETWORK setting."))
+        return cache["network"], cache["note"]
+
+
 def run_analysis(args: MultiDict[str, str]) -> Run:
     """Give the gap analysis the query asks for, over the stored LSOAs and active assets."""
     options = options_from(args)
     started = time.perf_counter()
     inputs = inputs_from_store(get_session())
-    # No street network is available offline for the demo: the fallback is labelled.
+    network, note = walking_network()
     analysis = analyse_gaps(inputs.areas, inputs.assets, options=options,
-                            patches=inputs.patches, patch_source=inputs.patch_source, graph=None)
+                            patches=inputs.patches, patch_source=inputs.patch_source,
+                            graph=network)
+    if note:
+        analysis.notes.insert(0, note)
     return Run(analysis, inputs, time.perf_counter() - started)
 
 
@@ -263,7 +302,7 @@ def _funding(args: MultiDict[str, str]) -> FundingSettings:
 def make_plan(run: Run, funding: FundingSettings) -> pd.DataFrame:
     """Give the micro-fund plan for the analysis: ranked gaps, grants and host sites."""
     return plan_for(run.analysis, run.inputs.areas, run.inputs.assets, settings=funding,
-                    patches=run.inputs.patches)
+                    patches=run.inputs.patches, graph=walking_network()[0])
 
 
 def _plan_query(options: GapOptions, funding: FundingSettings) -> dict[str, Any]:

@@ -164,7 +164,9 @@ def sources() -> Any:
     session = get_session()
     get_store().check_ready()
     spend = datasets_frame(session)[["name", "file", "publisher", "licence", "attribution"]]
+    network = get_settings().walking_network_path
     return render_template("sources.html", sources=demo_sources().to_dict("records"),
+                           walking_network=network.name if network else None,
                            codepoint_attribution=CODEPOINT_ATTRIBUTION,
                            layers=list_layers(session).to_dict("records"),
                            spend=spend.astype(object).where(spend.notna(), "").to_dict("records"))

@@ -1,4 +1,7 @@
-"""The whole gap analysis on the real Newham demo (straight-line fallback: no street network)."""
+"""The whole gap analysis on the real Newham demo: the straight-line fallback (no street network
+is available offline), and the network path over a SYNTHETIC street grid laid on the demo areas."""
+
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -6,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mapping import schema as S
+from mapping.access import demand_from_areas
 from mapping.area_store import load_area_layer, save_patch_set
 from mapping.areas import lookup_by_location, patches_from_lookup
 from mapping.cli import main
@@ -20,7 +24,10 @@ from mapping.gap_analysis import (
 )
 from mapping.lot_store import design_inputs, save_lot_design
 from mapping.lots import LotSettings, design_lots
+from mapping.network import prepare_network, walking_graph_from_xml
+from mapping.schema import METRIC_CRS
 from mapping.store import Store
+from tests.synthetic_streets import grid_over_west_half
 
 
 def test_options_list_every_problem() -> None:
@@ -181,3 +188,51 @@ def test_cli_add_site_prints_before_and_after(runner: CliRunner, demo_store: Sto
     outside = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
                                    "--category", "gp_practice", "--add-site", "40,51.5"])
     assert outside.exit_code == 1 and "inside the UK" in outside.output
+
+
+# --- the walking-network path over the demo areas: a SYNTHETIC street grid -------------------
+
+
+def test_areas_off_the_walking_network_are_listed_not_counted_as_gaps(
+        demo_store: Store, tmp_path: Path) -> None:
+    grid, stop = grid_over_west_half(demo_store, tmp_path)
+    graph = prepare_network(walking_graph_from_xml(grid, cache_dir=tmp_path / "cache"))
+    with demo_store.transaction() as session:
+        inputs = inputs_from_store(session)
+
+    analysis = analyse_gaps(inputs.areas, inputs.assets, options=GapOptions("gp_practice"),
+                            patches=inputs.patches, patch_source=inputs.patch_source, graph=graph)
+
+    assert analysis.method == "network" and not analysis.uses_fallback
+    points = demand_from_areas(inputs.areas, measure="population").to_crs(METRIC_CRS)
+    far = set(points.loc[points.geometry.x > stop + 250 + 1e-6, "id"])  # beyond the snap limit
+    areas = analysis.areas.set_index(S.AREA_CODE)
+    off = set(areas.index[~areas["snapped"].astype(bool)])
+    assert len(far) > 40 and far <= off and off <= set(points.loc[points.geometry.x > stop, "id"])
+    assert not areas.loc[list(off), "gap"].astype(bool).any()  # unknown, not a gap
+    assert areas.loc[list(off), "access"].isna().all()
+    assert areas.loc[~areas.index.isin(off), "access"].notna().all()
+    note = next(n for n in analysis.notes if " areas are more than 250 m" in n)
+    assert note.startswith(f"{len(off)} areas are more than 250 m from the walking network")
+    assert "not counted as gaps" in note and f"and {len(off) - 5} more" in note
+    sites_off = [n for n in analysis.notes if " sites are more than 250 m" in n]
+    assert len(sites_off) == 1 and "not counted as provision" in sites_off[0]
+
+
+def test_cli_uses_the_walking_network_setting_and_prints_the_notes(
+        runner: CliRunner, demo_store: Store, tmp_path: Path) -> None:
+    grid, _ = grid_over_west_half(demo_store, tmp_path)
+    env = {"MAPPING_INSTANCE_DIR": str(tmp_path / "instance"), "MAPPING_WALKING_NETWORK": str(grid)}
+
+    result = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
+                                  "--category", "gp_practice"], env=env, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "distances: network" in result.output
+    assert "Note: " in result.output and "areas are more than 250 m from the walking network" in result.output
+    assert list((tmp_path / "instance" / "cache").glob("*.graphml"))  # cached for next time
+    plan = runner.invoke(main, ["--database-url", demo_store.url, "plan-microfund",
+                                "--category", "gp_practice", "--budget", "2000"], env=env,
+                         catch_exceptions=False)
+    assert plan.exit_code == 0, plan.output
+    assert "distances: network" in plan.output and "from the walking network" in plan.output

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -17,7 +18,10 @@ from flask.testing import FlaskClient
 from mapping import schema as S
 from mapping.area_store import load_area_layer, save_patch_set
 from mapping.config import Settings
+from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
+from mapping.network import prepare_network, walking_graph_from_xml
 from mapping.store import Store
+from tests.synthetic_streets import grid_over_west_half
 from tests.web.conftest import signed_in
 from web import create_app
 
@@ -225,3 +229,58 @@ def test_analysis_pages_share_a_rate_limit_for_visitors_not_staff(
     assert client.get("/directory/").status_code == 200  # other pages are not limited
     signed_in(client, demo_store, "viewer")
     assert client.get("/gaps.csv").status_code == 200  # staff are exempt
+
+
+# --- with a walking network configured (a SYNTHETIC street grid over the demo areas) ---------
+
+
+def _client_with_network(settings: Settings, network: str) -> FlaskClient:
+    app = create_app({"TESTING": True,
+                      "MAPPING_SETTINGS": dataclasses.replace(settings, walking_network=network)})
+    return app.test_client()
+
+
+def test_gaps_and_plan_pages_walk_the_configured_network(settings: Settings, demo_store: Store,
+                                                         tmp_path: Path) -> None:
+    grid, _ = grid_over_west_half(demo_store, tmp_path)
+    client = _client_with_network(settings, str(grid))
+
+    page = _page(client, "/gaps")
+
+    assert "Distances are walking routes on the street network." in page and METHOD not in page
+    assert "areas are more than 250 m from the walking network and are left out" in page
+    rows = _rows(client.get("/gaps.csv"))
+    assert {r["method"] for r in rows} == {"network"}
+    off = [r for r in rows if r["snapped"] == "False"]
+    assert 40 < len(off) < 185 and {r["gap"] for r in off} == {"False"}
+    with demo_store.transaction() as session:
+        inputs = inputs_from_store(session)
+    graph = prepare_network(walking_graph_from_xml(grid, cache_dir=tmp_path / "check"))
+    expected = analyse_gaps(inputs.areas, inputs.assets, options=GapOptions("gp_practice"),
+                            patches=inputs.patches, patch_source=inputs.patch_source, graph=graph)
+    assert _summary_number(page, "gap-areas") == expected.gap_totals()[0]
+    assert sorted(r["code"] for r in off) == sorted(
+        expected.areas.loc[~expected.areas["snapped"].astype(bool), S.AREA_CODE])
+    plan = _rows(client.get("/gaps/plan.csv?budget=2000"))
+    assert {r["travel_cost_method"] for r in plan} == {"network"}
+    assert "walking routes on the street network" in _page(client, "/gaps/plan?budget=2000")
+    sources = _page(client, "/sources")
+    assert "<code>grid.osm</code>" in sources and "ODbL" in sources
+
+
+def test_an_unreadable_walking_network_leaves_the_labelled_fallback(
+        settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "secret-folder" / "broken.osm"
+    broken.parent.mkdir()
+    broken.write_text("<osm><node id='1'", encoding="utf-8")
+    client = _client_with_network(settings, str(broken))
+
+    page = _page(client, "/gaps")
+
+    assert METHOD in page and "not walking routes" in page
+    assert "The walking network file &#39;broken.osm&#39; could not be read" in page
+    assert "secret-folder" not in page  # the server's folders are not shown to visitors
+    assert "broken.osm" in caplog.text  # the reason is in the log
+    assert {r["method"] for r in _rows(client.get("/gaps.csv"))} == {METHOD}
+    missing = _client_with_network(settings, "no_such_extract.osm")
+    assert "&#39;no_such_extract.osm&#39; could not be read" in _page(missing, "/gaps")
