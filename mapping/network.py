@@ -662,11 +662,13 @@ def network_costs(
 
     Both sets of points are snapped to their nearest node (:func:`snap_points`); points
     further than ``settings.max_snap_m`` are left out and listed in ``attrs["unsnapped"]``.
-    ``scipy.sparse.csgraph.dijkstra`` then runs once from all supply nodes together,
-    stopped at the cut-off distance (Dijkstra 1959), in chunks of sources to bound memory.
-    It searches the network's junctions only: dead-end trees and chains of two-neighbour
-    nodes are walked once, when the network is prepared (:mod:`mapping._walk_search`),
-    with the same distances as a search over every node. A pair's distance is the demand point's
+    ``scipy.sparse.csgraph.dijkstra`` then runs once from all the nodes of one side
+    together (the side with fewer distinct nodes: usually the supply sites), stopped at the
+    cut-off distance (Dijkstra 1959), in chunks of sources to bound memory. It searches the
+    network's junctions only: dead-end trees and chains of two-neighbour nodes are walked
+    once, when the network is prepared (:mod:`mapping._walk_search`), with the same
+    distances as a search over every node (summed in another order, so equal to about
+    1e-12 m; a pair within 1 µm of the cut-off counts as on it). A pair's distance is the demand point's
     snap distance + the network path + the supply site's snap distance, and the pair is
     kept when that total is within the cut-off. Snapping is to nodes, not edges: on a
     simplified graph a point mid-block is charged the straight line to the nearer

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_array
 
+from mapping import _walk_search
 from mapping._walk_search import core_of
 from mapping.network import (
     COST_DEMAND,
@@ -21,6 +22,7 @@ from mapping.network import (
     TravelSettings,
     network_costs,
     prepare_network,
+    snap_points,
 )
 from mapping.schema import METRIC_CRS
 
@@ -38,33 +40,39 @@ def graph_of(edges: list[tuple[int, int, float]], nodes: int) -> nx.MultiDiGraph
     return graph
 
 
-def points_at(graph: nx.MultiDiGraph, nodes: list[int], prefix: str) -> gpd.GeoDataFrame:
-    """Points exactly on the given nodes (snap distance 0)."""
+def points_at(graph: nx.MultiDiGraph, nodes: list[int], prefix: str,
+              north_m: dict[int, float] | None = None) -> gpd.GeoDataFrame:
+    """Points on the given nodes, or ``north_m[node]`` metres north of them."""
+    north_m = north_m or {}
     return gpd.GeoDataFrame(
         {"id": [f"{prefix}{n}" for n in nodes]},
         geometry=gpd.points_from_xy([graph.nodes[n]["x"] for n in nodes],
-                                    [graph.nodes[n]["y"] for n in nodes]),
+                                    [graph.nodes[n]["y"] + north_m.get(n, 0.0) for n in nodes]),
         crs=METRIC_CRS,
     )
 
 
-def table_of(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float
-             ) -> dict[tuple[str, str], float]:
-    settings = TravelSettings(cutoff_min=cutoff_m / 80.0, max_snap_m=1.0)
-    table = network_costs(graph, points_at(graph, demand, "d"), points_at(graph, supply, "s"),
-                          settings=settings)
+def table_of(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float,
+             north_m: dict[int, float] | None = None) -> dict[tuple[str, str], float]:
+    # 1 m a minute: the cut-off in metres is exactly the one given.
+    settings = TravelSettings(cutoff_min=cutoff_m, walk_speed_m_per_min=1.0, max_snap_m=50.0)
+    table = network_costs(graph, points_at(graph, demand, "d", north_m),
+                          points_at(graph, supply, "s", north_m), settings=settings)
     return {(d, s): m for d, s, m in zip(table[COST_DEMAND], table[COST_SUPPLY],
                                          table[COST_METRES], strict=True)}
 
 
-def networkx_table(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float
-                   ) -> dict[tuple[str, str], float]:
+def networkx_table(graph: nx.MultiDiGraph, demand: list[int], supply: list[int], cutoff_m: float,
+                   north_m: dict[int, float] | None = None) -> dict[tuple[str, str], float]:
+    """The same pairs by networkx's Dijkstra: path + the two snap distances, within the cut-off."""
+    d_snap = snap_points(graph, points_at(graph, demand, "d", north_m), max_snap_m=50.0).snap_m
+    s_snap = snap_points(graph, points_at(graph, supply, "s", north_m), max_snap_m=50.0).snap_m
     expected = {}
-    for s in supply:
+    for s, s_off in zip(supply, s_snap, strict=True):
         lengths = nx.single_source_dijkstra_path_length(graph, s, cutoff=cutoff_m, weight="length")
-        for d in demand:
-            if d in lengths:
-                expected[(f"d{d}", f"s{s}")] = lengths[d]
+        for d, d_off in zip(demand, d_snap, strict=True):
+            if d in lengths and lengths[d] + d_off + s_off <= cutoff_m:
+                expected[(f"d{d}", f"s{s}")] = lengths[d] + d_off + s_off
     return expected
 
 
@@ -169,7 +177,8 @@ def test_core_of_an_empty_network_is_empty() -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_random_networks_with_trees_give_networkx_distances(seed: int) -> None:
+def test_random_networks_with_trees_give_networkx_distances(seed: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """SYNTHETIC graphs: a random tree and extra edges, a separate tree and cycle, chains."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(30, 80))
@@ -194,12 +203,31 @@ def test_random_networks_with_trees_give_networkx_distances(seed: int) -> None:
     demand = [int(x) for x in rng.choice(everyone, size=len(everyone) // 2, replace=False)]
     supply = [int(x) for x in rng.choice(everyone, size=max(2, len(everyone) // 6), replace=False)]
     cutoff = float(rng.uniform(20, 600))
+    # Half the seeds put the points up to 30 m off their nodes; half search one root at a time.
+    north = {v: float(rng.uniform(0, 30)) for v in everyone} if seed % 2 else None
+    if seed % 3 == 0:
+        monkeypatch.setattr(_walk_search, "_CHUNK_CELLS", 1)
 
-    found = table_of(graph, demand, supply, cutoff)
-    expected = networkx_table(graph, demand, supply, cutoff)
+    found = table_of(graph, demand, supply, cutoff, north)
+    expected = networkx_table(graph, demand, supply, cutoff, north)
 
     assert found.keys() == expected.keys()
     assert max((abs(found[k] - expected[k]) for k in expected), default=0.0) < 1e-9
     # The other way round (fewer demand points than sites) searches from the demand side.
-    flipped = table_of(graph, supply, demand, cutoff)
+    flipped = table_of(graph, supply, demand, cutoff, north)
     assert {(f"d{b[1:]}", f"s{a[1:]}"): m for (a, b), m in flipped.items()} == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("edges", "demand", "supply", "cutoff"), [
+    # Along a chain of a square: 66.2 m, summed from the chain's end as 66.20000000000005.
+    ([(0, 1, 209.6), (1, 2, 380.7), (2, 3, 66.2), (3, 0, 380.0)], 2, 3, 66.2),
+    # Within a tree off a triangle: 297.8 m, 297.80000000000007 from the root.
+    ([(0, 1, 10.0), (1, 2, 10.0), (2, 0, 10.0), (0, 3, 177.9), (3, 4, 238.9), (4, 5, 297.8)],
+     4, 5, 297.8),
+])
+def test_a_pair_exactly_at_the_cut_off_is_kept_at_it(edges: list[tuple[int, int, float]],
+                                                     demand: int, supply: int, cutoff: float) -> None:
+    graph = graph_of(edges, 1 + max(max(u, v) for u, v, _ in edges))
+
+    assert table_of(graph, [demand], [supply], cutoff) == {(f"d{demand}", f"s{supply}"): cutoff}
+    assert table_of(graph, [demand], [supply], cutoff - 1e-5) == {}
