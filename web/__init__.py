@@ -81,6 +81,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
     for module in (pages, directory, analysis, lots, spend, records, submissions, auth, api, vendor):
         app.register_blueprint(module.bp)
+    if settings.walking_network:
+        app.extensions["walking_network_reader"] = analysis.read_walking_network_soon(app)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -19,7 +19,7 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
@@ -170,6 +170,21 @@ def walking_network() -> tuple[WalkingNetwork | None, str | None]:
                     "are straight-line estimates. An administrator can see why in the server "
                     "log and correct the file or the MAPPING_WALKING_NETWORK setting."))
         return cache["network"], cache["note"]
+
+
+def read_walking_network_soon(app: Flask) -> threading.Thread:
+    """Start reading the walking network in the background, so no visitor waits for it.
+
+    A borough's extract takes seconds to parse the first time; a page asked for meanwhile
+    waits for the same read rather than starting another.
+    """
+    def read() -> None:
+        with app.app_context():
+            walking_network()
+
+    thread = threading.Thread(target=read, name="walking-network", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_analysis(args: MultiDict[str, str]) -> Run:

@@ -240,6 +240,22 @@ def _client_with_network(settings: Settings, network: str) -> FlaskClient:
     return app.test_client()
 
 
+def test_the_walking_network_is_read_in_the_background_at_start(settings: Settings,
+                                                                demo_store: Store,
+                                                                tmp_path: Path) -> None:
+    grid, _ = grid_over_west_half(demo_store, tmp_path)
+    app = create_app({"TESTING": True,
+                      "MAPPING_SETTINGS": dataclasses.replace(settings, walking_network=str(grid))})
+
+    app.extensions["walking_network_reader"].join()
+
+    read = app.extensions["walking_network"]
+    assert read["note"] is None and len(read["network"].node_ids) > 500  # before any request
+    assert list((settings.instance_dir / "cache").glob("*.graphml"))
+    assert "walking_network_reader" not in create_app({"TESTING": True,
+                                                       "MAPPING_SETTINGS": settings}).extensions
+
+
 def test_gaps_and_plan_pages_walk_the_configured_network(settings: Settings, demo_store: Store,
                                                          tmp_path: Path) -> None:
     grid, _ = grid_over_west_half(demo_store, tmp_path)
