@@ -668,9 +668,9 @@ def network_costs(
     network's junctions only: dead-end trees and chains of two-neighbour nodes are walked
     once, when the network is prepared (:mod:`mapping._walk_search`), with the same
     distances as a search over every node (summed in another order, so equal to about
-    1e-12 m; a pair within 1 µm of the cut-off counts as on it). A pair's distance is the demand point's
-    snap distance + the network path + the supply site's snap distance, and the pair is
-    kept when that total is within the cut-off. Snapping is to nodes, not edges: on a
+    1e-12 m; a pair within 1 µm of the cut-off counts as on it). A pair's distance is the
+    demand point's snap distance + the network path + the supply site's snap distance, and
+    the pair is kept when that total is within the cut-off. Snapping is to nodes, not edges: on a
     simplified graph a point mid-block is charged the straight line to the nearer
     intersection, so a distance can be out by up to about half a block.
 
