@@ -370,6 +370,8 @@ _gap_options = [
                  help="Walking minutes beyond which a site does not serve an area."),
     click.option("--walk-speed", type=float, default=80.0, show_default=True,
                  help="Walking speed in metres a minute (about 70 for people over 65)."),
+    click.option("--patches", help="The stored patch set to roll up to (default: the first "
+                                    "imported by name; without any, wards)."),
     click.option("--osm", "osm_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="A local .osm file with the borough's streets (default: the "
                       "MAPPING_WALKING_NETWORK setting; without either, straight line × 1.3)."),
@@ -384,7 +386,7 @@ def gap_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str, measure: str,
               imd: bool, generative_only: bool, cutoff: float, walk_speed: float,
-              osm_file: Path | None, method: str = "e2sfca",
+              osm_file: Path | None, patches: str | None = None, method: str = "e2sfca",
               add_site: tuple[tuple[float, float], ...] = ()) -> tuple[Any, Any, Any]:
     from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
     from mapping.network import walking_graph_from_xml
@@ -394,7 +396,7 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
                          walk_speed_m_per_min=walk_speed, method=method, proposed=add_site)
     options.check()
     with context.ready_store().transaction() as session:
-        inputs = inputs_from_store(session)
+        inputs = inputs_from_store(session, patch_set=patches)
     advance(f"read {len(inputs.areas)} areas and {len(inputs.assets)} active assets")
     graph = None
     osm_file = osm_file or context.settings.walking_network_path

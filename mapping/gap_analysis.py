@@ -347,6 +347,8 @@ class GapInputs:
     patch_source: str
     outlines: gpd.GeoDataFrame
     """The patches' (or wards') outlines, with a ``patch`` column, for maps."""
+    patch_set: str | None = None
+    """The patch set's name (``None``: by ward)."""
 
     @property
     def lookup(self) -> pd.DataFrame:
@@ -354,31 +356,44 @@ class GapInputs:
         return area_patch_lookup(self.patches)
 
 
-def inputs_from_store(session: Session, *, layer: str = AREA_LAYER) -> GapInputs:
+def inputs_from_store(session: Session, *, layer: str = AREA_LAYER,
+                      patch_set: str | None = None) -> GapInputs:
     """Give the inputs from the store: a patch set, else small areas by ward.
 
-    The patch set is the first by name of those imported (a council's lookup), so a
-    lot design saved on the lots page never changes the roll-up while one is; with
-    only saved designs, the first by name, and ``patch_source`` says it is a design.
-    Newham's ward list for its eight neighbourhoods is not published, so with no
-    patch set the roll-up is by ward, and ``patch_source`` says so.
+    ``patch_set`` names the patch set to roll up to. Without it, the first by name of
+    those imported (a council's lookup), so a lot design saved on the lots page never
+    changes the roll-up while one is; with only saved designs, the first by name, and
+    ``patch_source`` says it is a design. Newham's ward list for its eight
+    neighbourhoods is not published, so with no patch set the roll-up is by ward, and
+    ``patch_source`` says so.
+
+    Raises
+    ------
+    ValidationError
+        If ``patch_set`` is not stored (the message lists those that are).
     """
     from mapping.lot_store import designed_sets
 
+    sets = list_patch_sets(session)
+    if patch_set is not None and patch_set not in sets:
+        raise ValidationError([Problem(
+            f"there is no patch set '{patch_set}'; stored: "
+            f"{', '.join(repr(s) for s in sets) if sets else 'none (the roll-up is by ward)'}",
+            field="patches")], summary="unknown patch set")
     areas = load_area_layer(session, layer)
     assets = assets_frame(session, status=["active"])
-    sets = list_patch_sets(session)
     if sets:
         designed = designed_sets(session)
         imported = [s for s in sets if s not in designed]
-        chosen = (imported or sets)[0]
+        chosen = patch_set or (imported or sets)[0]
         source = f"patch set '{chosen}'"
-        if not imported:
-            source += " (a lot design saved here: no council patch set is imported)"
-        elif len(imported) > 1:
+        if chosen in designed:
+            source += (" (a lot design saved here)" if imported
+                       else " (a lot design saved here: no council patch set is imported)")
+        elif patch_set is None and len(imported) > 1:
             source += f" (the first by name of {len(imported)} imported patch sets)"
         patches = load_patches(session, chosen)
-        return GapInputs(areas, assets, patches, source, patches)
+        return GapInputs(areas, assets, patches, source, patches, chosen)
     zones = load_area_layer(session, FALLBACK_ZONES)
     outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
                                 geometry=zones.geometry.to_numpy(), crs=zones.crs)

@@ -23,6 +23,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
+from mapping.area_store import list_patch_sets
 from mapping.errors import MappingError, Problem, ValidationError
 from mapping.funding import FundingSettings, grants_to_360giving
 from mapping.gap_analysis import (
@@ -35,6 +36,7 @@ from mapping.gap_analysis import (
     inputs_from_store,
     plan_for,
 )
+from mapping.lot_store import designed_sets
 from mapping.network import WalkingNetwork, prepare_network, walking_graph_from_xml
 from mapping.render import map_parts
 from mapping.render_gaps import gaps_map, plan_map
@@ -81,6 +83,8 @@ class Run:
     analysis: GapAnalysis
     inputs: GapInputs
     seconds: float
+    patches: str | None = None
+    """The patch set the query asked for by name (``None``: the default choice)."""
 
     @property
     def label(self) -> str:
@@ -190,20 +194,25 @@ def read_walking_network_soon(app: Flask) -> threading.Thread:
 def run_analysis(args: MultiDict[str, str]) -> Run:
     """Give the gap analysis the query asks for, over the stored LSOAs and active assets."""
     options = options_from(args)
+    patches = args.get("patches", "").strip() or None
     started = time.perf_counter()
-    inputs = inputs_from_store(get_session())
+    inputs = inputs_from_store(get_session(), patch_set=patches)
     network, note = walking_network()
     analysis = analyse_gaps(inputs.areas, inputs.assets, options=options,
                             patches=inputs.patches, patch_source=inputs.patch_source,
                             graph=network)
     if note:
         analysis.notes.insert(0, note)
-    return Run(analysis, inputs, time.perf_counter() - started)
+    return Run(analysis, inputs, time.perf_counter() - started, patches)
 
 
-def _query(options: GapOptions, **extra: Any) -> dict[str, Any]:
+def _query(run: Run, **extra: Any) -> dict[str, Any]:
+    """Give the query string that asks for the same analysis (for links, downloads, forms)."""
+    options = run.analysis.options
     query: dict[str, Any] = {"category": options.category, "measure": options.measure,
                              "cutoff": f"{options.cutoff_min:g}"}
+    if run.patches:
+        query["patches"] = run.patches
     if options.imd_weighting:
         query["imd"] = 1
     if options.generative_only:
@@ -255,7 +264,7 @@ def gaps() -> Any:
     }
     categories = load_categories()
     label = dict(zip(categories["code"], categories["label"], strict=True))
-    query = _query(analysis.options)
+    query = _query(run)
     return render_template(
         "analysis/gaps.html", parts=parts, run=run, options=analysis.options,
         summary=summary, rollup=patch_table(run).to_dict("records"),
@@ -264,7 +273,15 @@ def gaps() -> Any:
         query=query, ownership=[c.replace("-", "_") for c in S.OWNERSHIP_CLASSES],
         methods=METHODS, what_if=analysis.what_if_line(),
         query_without_add={k: v for k, v in query.items() if k != "add"}, max_proposed=MAX_PROPOSED,
+        patch_sets=_patch_set_choices(),
     )
+
+
+def _patch_set_choices() -> list[dict[str, Any]]:
+    """Give the stored patch sets for the "roll up to" choice, lot designs marked."""
+    session = get_session()
+    designed = designed_sets(session)
+    return [{"name": name, "design": name in designed} for name in list_patch_sets(session)]
 
 
 @bp.get("/gaps.csv")
@@ -320,8 +337,8 @@ def make_plan(run: Run, funding: FundingSettings) -> pd.DataFrame:
                     patches=run.inputs.patches, graph=walking_network()[0])
 
 
-def _plan_query(options: GapOptions, funding: FundingSettings) -> dict[str, Any]:
-    return _query(options, budget=f"{funding.budget_gbp:g}", grant=f"{funding.grant_size_gbp:g}")
+def _plan_query(run: Run, funding: FundingSettings) -> dict[str, Any]:
+    return _query(run, budget=f"{funding.budget_gbp:g}", grant=f"{funding.grant_size_gbp:g}")
 
 
 @bp.get("/gaps/plan")
@@ -344,7 +361,7 @@ def plan() -> Any:
         "analysis/plan.html", parts=map_parts(m), run=run, options=run.analysis.options,
         funding=funding, plan=table.to_dict("records"), attrs=table.attrs,
         funded=len(funded), total=float(funded["amount_gbp"].sum()), seconds=seconds,
-        query=_plan_query(run.analysis.options, funding), gap_query=_query(run.analysis.options),
+        query=_plan_query(run, funding), gap_query=_query(run),
         note=PLAN_NOTE,
     )
 

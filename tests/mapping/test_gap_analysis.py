@@ -236,3 +236,31 @@ def test_cli_uses_the_walking_network_setting_and_prints_the_notes(
                          catch_exceptions=False)
     assert plan.exit_code == 0, plan.output
     assert "distances: network" in plan.output and "from the walking network" in plan.output
+
+
+def test_the_patch_set_to_roll_up_to_can_be_chosen(demo_store: Store, runner: CliRunner) -> None:
+    with demo_store.transaction() as session:
+        wards, _groups, _start = design_inputs(session, "wards_2023")
+        draft = design_lots(wards, k=2, tolerance=0.5, seed=0,
+                            settings=LotSettings(bursts=2, attempts=1))
+        save_lot_design(session, "A draft", "wards_2023", draft)
+        lookup = pd.DataFrame({S.AREA_CODE: sorted(wards[S.AREA_CODE]), S.PATCH: "Council"})
+        save_patch_set(session, "Council lookup", "wards_2023", patches_from_lookup(wards, lookup))
+    with demo_store.transaction() as session:
+        chosen = inputs_from_store(session, patch_set="A draft")
+        with pytest.raises(ValidationError) as unknown:
+            inputs_from_store(session, patch_set="Lots 2019")
+
+    assert chosen.patch_set == "A draft"
+    assert chosen.patch_source == "patch set 'A draft' (a lot design saved here)"
+    assert sorted(chosen.patches[S.PATCH]) == sorted(draft.lookup[S.PATCH].unique())
+    assert unknown.value.problems[0].field == "patches"
+    assert "'A draft', 'Council lookup'" in unknown.value.problems[0].reason
+    result = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
+                                  "--category", "gp_practice", "--patches", "A draft"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Roll-up by patch set 'A draft' (a lot design saved here)" in result.output
+    wrong = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
+                                 "--category", "gp_practice", "--patches", "Lots 2019"])
+    assert wrong.exit_code == 1 and "there is no patch set 'Lots 2019'" in wrong.output

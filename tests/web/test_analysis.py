@@ -11,18 +11,20 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from mapping import schema as S
 from mapping.area_store import load_area_layer, save_patch_set
+from mapping.areas import patches_from_lookup
 from mapping.config import Settings
 from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
 from mapping.network import prepare_network, walking_graph_from_xml
 from mapping.store import Store
 from tests.synthetic_streets import grid_over_west_half
-from tests.web.conftest import signed_in
+from tests.web.conftest import form_data, signed_in
 from web import create_app
 
 METHOD = "straight line × 1.3"
@@ -300,3 +302,41 @@ def test_an_unreadable_walking_network_leaves_the_labelled_fallback(
     assert {r["method"] for r in _rows(client.get("/gaps.csv"))} == {METHOD}
     missing = _client_with_network(settings, "no_such_extract.osm")
     assert "&#39;no_such_extract.osm&#39; could not be read" in _page(missing, "/gaps")
+
+
+def test_the_gaps_page_rolls_up_to_the_patch_set_chosen(client: FlaskClient,
+                                                        demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        wards = load_area_layer(session, "wards_2023")
+        codes = sorted(wards[S.AREA_CODE])
+        for name, parts in (("TEST halves", 2), ("TEST thirds", 3)):  # synthetic, not Newham's
+            lookup = pd.DataFrame({S.AREA_CODE: codes,
+                                   S.PATCH: [f"TEST part {i * parts // len(codes) + 1}"
+                                             for i in range(len(codes))]})
+            save_patch_set(session, name, "wards_2023", patches_from_lookup(wards, lookup))
+
+    default = _page(client, "/gaps")
+    chosen = _page(client, "/gaps?patches=TEST+thirds")
+
+    assert default.count('<th scope="row">') == 2 and "patch set &#39;TEST halves&#39;" in default
+    assert chosen.count('<th scope="row">') == 3 and "patch set &#39;TEST thirds&#39;" in chosen
+    assert '<option value="TEST thirds" selected>' in chosen
+    assert "patches=TEST+thirds" in chosen  # the downloads and the plan link keep the choice
+    assert len(_rows(client.get("/gaps/patches.csv?patches=TEST+thirds"))) == 3
+    assert form_data(_page(client, "/gaps/plan?patches=TEST+thirds"), "/gaps/plan")["patches"] == (
+        "TEST thirds")
+    unknown = client.get("/gaps?patches=Lots+2019")
+    assert unknown.status_code == 422
+    assert "there is no patch set &#39;Lots 2019&#39;" in unknown.get_data(as_text=True)
+
+
+def test_the_plan_form_keeps_each_proposed_site(client: FlaskClient) -> None:
+    page = _page(client, "/gaps/plan?add=0.0352,51.5290&budget=1000")
+    assert '<input type="hidden" name="add" value="0.035200,51.529000">' in page
+
+    fields = form_data(page, "/gaps/plan")
+    again = client.get("/gaps/plan", query_string={**fields, "budget": "1500"})
+
+    assert again.status_code == 200, again.get_data(as_text=True)[:300]
+    assert '<input type="hidden" name="add" value="0.035200,51.529000">' in again.get_data(
+        as_text=True)
