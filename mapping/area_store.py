@@ -45,6 +45,7 @@ def save_area_layer(
     else:
         session.execute(delete(Area).where(Area.layer_id == layer.id))
         layer.title = title or layer.title
+        layer.version += 1
     layer.source, layer.licence, layer.attribution = source, licence, attribution
     session.flush()
     extra = [c for c in areas.columns if c not in (S.AREA_CODE, S.AREA_NAME, "geometry")]
@@ -75,7 +76,19 @@ def add_area_attributes(session: Session, layer_name: str, table: pd.DataFrame, 
                            **{str(k): _json_value(v) for k, v in values.items()}}
         matched += 1
     unmatched = sorted(set(map(str, keyed.index)) - set(areas))
+    if matched:
+        layer.version += 1
     return matched, unmatched
+
+
+def layer_stamps(session: Session, names: list[str]) -> dict[str, str]:
+    """Give per layer name a text that changes whenever the layer or its areas are written.
+
+    For caches; a name with no layer stored gives "none".
+    """
+    found = {name: f"{id_}.{version}" for name, id_, version in session.execute(
+        select(AreaLayer.name, AreaLayer.id, AreaLayer.version).where(AreaLayer.name.in_(names)))}
+    return {name: found.get(name, "none") for name in names}
 
 
 def _layer(session: Session, name: str) -> AreaLayer:

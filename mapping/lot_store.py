@@ -159,6 +159,22 @@ _SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "demand_estimate",
            "homecare_hours")
 
 
+def design_inputs_stamp(session: Session, layer: str, *, keep_whole: str | None = None,
+                        start: str | None = None) -> tuple[str, ...]:
+    """Give a text per store item :func:`design_inputs` reads; any of them written again changes it.
+
+    For caches of designs: the layer, the small areas whose totals it may borrow, the
+    layer kept whole and the starting patch set.
+    """
+    from mapping.area_store import layer_stamps
+
+    layers = layer_stamps(session, [layer, SMALL_AREA_LAYER, *([keep_whole] if keep_whole else [])])
+    stamps = [f"{name}={stamp}" for name, stamp in layers.items()]
+    if start:
+        stamps.append(f"start={patch_set_stamp(session, start)}")
+    return tuple(stamps)
+
+
 def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None,
                   start: str | None = None
                   ) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:

@@ -132,6 +132,8 @@ class AreaLayer(Base):
     licence: Mapped[str | None] = mapped_column(String(200))
     attribution: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Goes up by one whenever the layer's areas or their attributes are written (for caches)."""
 
 
 class Area(Base):

@@ -40,12 +40,12 @@ from mapping.lot_store import (
     SMALL_AREA_LAYER,
     WARD_LAYER,
     design_inputs,
+    design_inputs_stamp,
     load_lots,
     lookup_of,
     lot_design_info,
     lots_with_balance,
     patch_set_layer,
-    patch_set_stamp,
     save_lot_design,
 )
 from mapping.lots import MAX_K, MEASURES, LotDesign, LotSettings, available_measures, design_lots
@@ -161,13 +161,15 @@ def design_cache_info() -> dict[str, int]:
 def run_design(req: Request) -> DesignRun:
     """Give the design the request asks for, from the cache when it was made lately.
 
-    Designs are keyed by the database, the request and the starting set as saved (so a set
-    saved again is a new key); at most :data:`CACHE_SIZE` are kept, each for
-    :data:`CACHE_SECONDS`. A measure the layer cannot offer is refused (422).
+    Designs are keyed by the database, the request, and the layers and starting set as
+    saved (so a layer imported again, or a set saved again, is a new key); at most
+    :data:`CACHE_SIZE` are kept, each for :data:`CACHE_SECONDS`. A measure the layer
+    cannot offer is refused (422).
     """
     session = get_session()
-    key = (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed,
-           req.whole, req.start, patch_set_stamp(session, req.start) if req.start else None)
+    key = (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed, req.whole,
+           req.start, design_inputs_stamp(session, req.layer, start=req.start,
+                                          keep_whole=WARD_LAYER if req.whole else None))
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)

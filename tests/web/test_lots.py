@@ -6,11 +6,18 @@ import json
 import re
 
 import pandas as pd
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import delete
 
 from mapping import schema as S
-from mapping.area_store import list_patch_sets, load_area_layer, save_patch_set
+from mapping.area_store import (
+    add_area_attributes,
+    list_patch_sets,
+    load_area_layer,
+    save_area_layer,
+    save_patch_set,
+)
 from mapping.areas import patches_from_lookup
 from mapping.lot_store import design_inputs, lot_design_info, save_lot_design
 from mapping.lots import LotSettings, design_lots
@@ -124,6 +131,34 @@ def test_a_page_and_its_downloads_share_one_design_run(client: FlaskClient) -> N
     after = design_cache_info()
     assert after["misses"] - before["misses"] == 1 and after["hits"] - before["hits"] == 3
     assert after["size"] <= CACHE_SIZE
+
+
+def test_a_layer_written_again_is_designed_afresh_not_served_from_the_cache(
+        client: FlaskClient, demo_store: Store) -> None:
+    query = "layer=wards_2023&k=4&seed=3&measure=population"
+    first = _lot_people(client, query)
+    with demo_store.transaction() as session:
+        lsoas = load_area_layer(session, "lsoa_2021")
+        # TEST values, not the census: every LSOA's population (the wards' sums) doubled.
+        doubled = pd.DataFrame({"code": lsoas[S.AREA_CODE],
+                                S.POPULATION: lsoas[S.POPULATION] * 2})
+        add_area_attributes(session, "lsoa_2021", doubled, code_column="code")
+    before = design_cache_info()
+
+    second = _lot_people(client, query)
+
+    assert design_cache_info()["misses"] == before["misses"] + 1
+    assert second == pytest.approx(2 * first)
+    with demo_store.transaction() as session:
+        save_area_layer(session, "wards_2023", load_area_layer(session, "wards_2023"))
+    assert _lot_people(client, query) == pytest.approx(second)
+    assert design_cache_info()["misses"] == before["misses"] + 2
+
+
+def _lot_people(client: FlaskClient, query: str) -> float:
+    """Give the people in all the lots, as the design balanced them (the layer's attribute)."""
+    lots = json.loads(client.get(f"/lots.geojson?{query}").get_data())
+    return sum(f["properties"]["population"] for f in lots["features"])
 
 
 def test_saved_sets_give_their_method_lot_order_and_recomputed_balance(
