@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from mapping.config import REFERENCE_DIR
@@ -302,13 +302,21 @@ def refresh_supplier_matches(session: Session, suppliers: pd.DataFrame, *,
     classed = classify_suppliers(matches, todo["supplier_name"], register)
     classed["supplier_name"] = todo["supplier_name"].to_numpy()
     keys = classed[SUPPLIER_KEY].tolist()
+    # Rows are updated in place, so a supplier keeps its id (and its review link) for good.
+    known: dict[str, int] = {}
     for start in range(0, len(keys), 500):
-        session.execute(delete(table).where(table.c.supplier_key.in_(keys[start:start + 500])))
+        known.update((key, id_) for key, id_ in session.execute(
+            select(table.c.supplier_key, table.c.id).where(
+                table.c.supplier_key.in_(keys[start:start + 500]))))
     records = classed.astype(object).where(classed.notna(), None)
-    if len(records):
-        session.execute(insert(table), [
-            {**row, "national_charity": bool(row["national_charity"])}
-            for row in records[[c for c in MATCH_COLUMNS if c in records]].to_dict("records")])
+    rows = [{**row, "national_charity": bool(row["national_charity"])}
+            for row in records[[c for c in MATCH_COLUMNS if c in records]].to_dict("records")]
+    fresh = [row for row in rows if row[SUPPLIER_KEY] not in known]
+    again = [{**row, "id": known[row[SUPPLIER_KEY]]} for row in rows if row[SUPPLIER_KEY] in known]
+    if fresh:
+        session.execute(insert(table), fresh)
+    if again:
+        session.execute(update(SupplierMatch), again)  # by primary key, in one executemany
     counts = classed["method"].value_counts().to_dict()
     counts["officer"] = int(keep[SUPPLIER_KEY].isin(resolved).sum())
     return {m: int(counts.get(m, 0)) for m in METHODS}

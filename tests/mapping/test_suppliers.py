@@ -120,10 +120,15 @@ def test_officer_resolution_is_remembered_by_the_next_import(tmp_path: Path,
         resolve_supplier(session, "mystery provider", resolved_by="officer",
                          ownership_class="generative", legal_form="co-operative",
                          note="Co-operatives UK listing")
+    with store.transaction() as session:
+        ids = supplier_matches_frame(session).set_index("supplier_key")["id"]
     second = import_spend(store, path, name="july", imported_by="test")
     assert second.matches["officer"] == 1 and second.matches["unmatched"] == 0
     with store.transaction() as session:
         matches = supplier_matches_frame(session).set_index("supplier_key")
+    # Each supplier keeps its id, so links to its review page still work after an import.
+    pd.testing.assert_series_equal(matches["id"].sort_index(), ids.sort_index())
+    with store.transaction() as session:
         with pytest.raises(ValidationError, match="not both"):
             resolve_supplier(session, "mystery provider", resolved_by="o")
     mystery = matches.loc["mystery provider"]
