@@ -389,7 +389,7 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
               osm_file: Path | None, patches: str | None = None, method: str = "e2sfca",
               add_site: tuple[tuple[float, float], ...] = ()) -> tuple[Any, Any, Any]:
     from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-    from mapping.network import walking_graph_from_xml
+    from mapping.walk_graph import walking_graph_from_xml
 
     options = GapOptions(category=category, measure=measure, imd_weighting=imd,
                          generative_only=generative_only, cutoff_min=cutoff,

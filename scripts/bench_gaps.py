@@ -1,7 +1,7 @@
 """Benchmark: walking-network travel costs (and E2SFCA) on the real OSM extract, SYNTHETIC points.
 
 The network is real: the OpenStreetMap extract ``osm_fixtures/north_london_overpass_2026-07-26.osm``
-in the data folder, read with :func:`mapping.network.walking_graph_from_xml`. The demand
+in the data folder, read with :func:`mapping.walk_graph.walking_graph_from_xml`. The demand
 points and sites are SYNTHETIC: network nodes picked with a fixed seed, each moved a few
 metres, with made-up populations; they stand for no real place. Prints, in one run:
 
@@ -59,9 +59,9 @@ from mapping.network import (
     network_costs,
     prepare_network,
     snap_points,
-    walking_graph_from_xml,
 )
 from mapping.schema import METRIC_CRS
+from mapping.walk_graph import walking_graph_from_xml
 
 EXTRACT = Path("osm_fixtures") / "north_london_overpass_2026-07-26.osm"
 SCALES = (1, 4, 16)

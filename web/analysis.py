@@ -37,10 +37,11 @@ from mapping.gap_analysis import (
     plan_for,
 )
 from mapping.lot_store import designed_sets
-from mapping.network import WalkingNetwork, prepare_network, walking_graph_from_xml
+from mapping.network import WalkingNetwork, prepare_network
 from mapping.render import map_parts
 from mapping.render_gaps import gaps_map, plan_map
 from mapping.taxonomy import load_categories
+from mapping.walk_graph import walking_graph_from_xml
 from web.db import get_session, get_settings
 from web.exports import csv_response
 from web.extensions import analysis_limit

@@ -24,9 +24,10 @@ from mapping.gap_analysis import (
 )
 from mapping.lot_store import design_inputs, save_lot_design
 from mapping.lots import LotSettings, design_lots
-from mapping.network import prepare_network, walking_graph_from_xml
+from mapping.network import prepare_network
 from mapping.schema import METRIC_CRS
 from mapping.store import Store
+from mapping.walk_graph import walking_graph_from_xml
 from tests.synthetic_streets import grid_over_west_half
 
 

@@ -21,8 +21,9 @@ from mapping.area_store import load_area_layer, save_patch_set
 from mapping.areas import patches_from_lookup
 from mapping.config import Settings
 from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-from mapping.network import prepare_network, walking_graph_from_xml
+from mapping.network import prepare_network
 from mapping.store import Store
+from mapping.walk_graph import walking_graph_from_xml
 from tests.synthetic_streets import grid_over_west_half
 from tests.web.conftest import form_data, signed_in
 from web import create_app
