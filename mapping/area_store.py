@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
@@ -45,7 +45,7 @@ def save_area_layer(
     else:
         session.execute(delete(Area).where(Area.layer_id == layer.id))
         layer.title = title or layer.title
-        layer.version += 1
+        _bump(session, layer)
     layer.source, layer.licence, layer.attribution = source, licence, attribution
     session.flush()
     extra = [c for c in areas.columns if c not in (S.AREA_CODE, S.AREA_NAME, "geometry")]
@@ -77,8 +77,14 @@ def add_area_attributes(session: Session, layer_name: str, table: pd.DataFrame, 
         matched += 1
     unmatched = sorted(set(map(str, keyed.index)) - set(areas))
     if matched:
-        layer.version += 1
+        _bump(session, layer)
     return matched, unmatched
+
+
+def _bump(session: Session, layer: AreaLayer) -> None:
+    """Add one to the layer's version in the database itself, so two writers never both write N+1."""
+    session.execute(update(AreaLayer).where(AreaLayer.id == layer.id)
+                    .values(version=AreaLayer.version + 1))
 
 
 def layer_stamps(session: Session, names: list[str]) -> dict[str, str]:

@@ -507,6 +507,8 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
     click.echo(f"{len(funded)} grants of £{grant:,.0f} (budget £{budget:,.0f}); distances: "
                f"{analysis.method}")
     _echo_notes(analysis)
+    for note in plan.attrs.get("notes", []):
+        click.echo(f"Note: {note}")
     click.echo(funded[["rank", "patch", "unmet_demand", "host_site_name",
                        "newly_covered_people"]].to_string(index=False))
     if out is not None:

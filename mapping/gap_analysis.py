@@ -206,8 +206,12 @@ def analyse_gaps(
 
     before_areas = proposed_sites = None
     if options.proposed:
-        after, proposed_sites = _with_proposed(scores, costs, demand, supply, options=options,
-                                               graph=graph, travel=travel)
+        after, proposed_sites, off = _with_proposed(scores, costs, demand, supply,
+                                                    options=options, graph=graph, travel=travel)
+        if off:
+            notes.append(f"{len(off)} proposed site(s) are more than {travel.max_snap_m:g} m from "
+                         f"the walking network ({_listed(off)}), so they change nothing: "
+                         "propose a site nearer a street.")
         before_areas = framed(flagged)
         flagged = after.assign(gap_before=flagged["gap"])
     rollup = patch_rollup(flagged, patches, assets, category=options.category, areas=areas)
@@ -227,10 +231,14 @@ def unsnapped_notes(costs: pd.DataFrame, max_snap_m: float) -> list[str]:
             ("supply", "sites", "they are not counted as provision")):
         ids = off.loc[off[SNAP_ROLE] == role, SNAP_ID].astype(str).tolist()
         if ids:
-            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
             notes.append(f"{len(ids)} {what} are more than {max_snap_m:g} m from the walking "
-                         f"network and are left out ({shown}): {consequence}.")
+                         f"network and are left out ({_listed(ids)}): {consequence}.")
     return notes
+
+
+def _listed(ids: list[str]) -> str:
+    """Give the first five ids, and how many more: "a, b, c, d, e and 3 more"."""
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
 
 
 def _with_proposed(
@@ -242,8 +250,9 @@ def _with_proposed(
     options: GapOptions,
     graph: nx.MultiDiGraph | WalkingNetwork | None,
     travel: TravelSettings,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """Give the flagged areas with the proposed sites added, and those sites (via ``what_if``).
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[str]]:
+    """Give the flagged areas with the proposed sites added, those sites (via ``what_if``), and
+    the ids of those too far from the walking network to count.
 
     ``change`` is the rise in normalised access; both before and after are ÷ today's
     mean, so a rise shows as a rise. 2SFCA (Luo & Wang 2003) is E2SFCA with one
@@ -269,8 +278,10 @@ def _with_proposed(
         normalised_before=change["normalised_before"],
         change=change["normalised_after"] - change["normalised_before"])
     ids = change.attrs.get("proposed_ids", [])
+    off = [str(p.id) for p in change.attrs.get("unsnapped", ())
+           if p.role == "supply" and p.id in set(ids)]
     return flagged, gpd.GeoDataFrame({"id": ids, "supply": 1.0},
-                                     geometry=points.geometry.to_numpy(), crs=S.STORAGE_CRS)
+                                     geometry=points.geometry.to_numpy(), crs=S.STORAGE_CRS), off
 
 
 #: The category of existing community spaces that could host a new group.
@@ -320,8 +331,15 @@ def plan_for(
     })
     existing_frame = pd.DataFrame({S.EXTERNAL_ID: existing["id"].astype(str).to_numpy(),
                                    S.CATEGORY: options.category})
-    return plan_microfund(rollup.reset_index(), costs, demand_areas, host_frame, existing_frame,
+    plan = plan_microfund(rollup.reset_index(), costs, demand_areas, host_frame, existing_frame,
                           settings=settings, categories=[options.category])
+    off = unsnapped_frame(costs)
+    hosts_off = off.loc[(off[SNAP_ROLE] == "supply") & off[SNAP_ID].isin(candidates["id"]), SNAP_ID]
+    plan.attrs["notes"] = ([f"{len(hosts_off)} community spaces are more than {travel.max_snap_m:g} m "
+                            f"from the walking network, so they are not suggested as hosts "
+                            f"({_listed(hosts_off.astype(str).tolist())})."]
+                           if len(hosts_off) else [])
+    return plan
 
 
 def area_patch_lookup(patches: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ Boeing, G. (2025). Modeling and Analyzing Urban Networks and Amenities with OSMn
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tempfile
 import threading
@@ -145,11 +146,17 @@ def _walking_graph(
             pass  # a damaged cache file is rebuilt below
     graph = ox.project_graph(build(), to_crs=METRIC_CRS)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so a crash never leaves half a cache file.
-    partial = cached.with_suffix(".partial")
-    with _osmnx_files_in(cache_dir):
-        ox.save_graphml(graph, partial)
-    partial.replace(cached)
+    # Write beside the target under a name of its own and rename, so a crash never leaves
+    # half a cache file and processes building the same graph at once never clash.
+    handle, name_ = tempfile.mkstemp(prefix=cached.stem + ".", suffix=".partial", dir=cache_dir)
+    os.close(handle)
+    partial = Path(name_)
+    try:
+        with _osmnx_files_in(cache_dir):
+            ox.save_graphml(graph, partial)
+        os.replace(partial, cached)
+    finally:
+        partial.unlink(missing_ok=True)
     return graph
 
 

@@ -55,6 +55,10 @@ HOST_CATEGORY: Final = "community_space"
 WARDS_SOURCE: Final = ("wards (no patch set is loaded: Newham's ward list for its eight "
                        "neighbourhoods is not published)")
 NO_NETWORK: Final = "no street network is loaded"
+NETWORK_UNREADABLE: Final = (
+    "The walking network file '{name}' could not be read, so distances are straight-line "
+    "estimates. An administrator can see why in the server log and correct the file or the "
+    "MAPPING_WALKING_NETWORK setting.")
 #: The local authority's org-id (org-id.guide, list GB-LAE) and name, by GSS code.
 FUNDERS: Final = {"E09000025": ("GB-LAE-NWM", "London Borough of Newham")}
 PLAN_ID_PREFIX: Final = "example-plan"
@@ -168,12 +172,13 @@ def walking_network() -> tuple[WalkingNetwork | None, str | None]:
             try:
                 graph = walking_graph_from_xml(path, cache_dir=settings.instance_dir / "cache")
                 cache.update(key=key, network=prepare_network(graph), note=None)
-            except (MappingError, OSError, ValueError) as exc:
-                current_app.logger.warning("walking network %s not used: %s", path, exc)
-                cache.update(key=key, network=None, note=(
-                    f"The walking network file '{path.name}' could not be read, so distances "
-                    "are straight-line estimates. An administrator can see why in the server "
-                    "log and correct the file or the MAPPING_WALKING_NETWORK setting."))
+            except Exception as exc:  # any failure leaves the labelled fallback, never a 500
+                current_app.logger.warning("walking network %s not used: %s", path, exc,
+                                           exc_info=not isinstance(exc, MappingError))
+                # A fault in the file is remembered until the file changes; anything else
+                # (a full disk, a cache being written) is tried again on the next request.
+                cache.update(key=key if isinstance(exc, MappingError) else None, network=None,
+                             note=NETWORK_UNREADABLE.format(name=path.name))
         return cache["network"], cache["note"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
@@ -165,8 +165,10 @@ def sources() -> Any:
     get_store().check_ready()
     spend = datasets_frame(session)[["name", "file", "publisher", "licence", "attribution"]]
     network = get_settings().walking_network_path
+    unread = current_app.extensions.get("walking_network", {}).get("note") is not None
     return render_template("sources.html", sources=demo_sources().to_dict("records"),
                            walking_network=network.name if network else None,
+                           walking_network_unread=unread,
                            codepoint_attribution=CODEPOINT_ATTRIBUTION,
                            layers=list_layers(session).to_dict("records"),
                            spend=spend.astype(object).where(spend.notna(), "").to_dict("records"))

@@ -1,4 +1,5 @@
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -35,3 +36,32 @@ def test_transaction_rolls_back_everything_on_error(store: Store) -> None:
 def test_sqlite_enforces_foreign_keys(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def _migrate(store: Store, to: str, *, down: bool = False) -> None:
+    cfg = store._alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, to)
+
+
+def test_area_layer_version_migrates_both_ways_keeping_every_area(tmp_path) -> None:
+    s = Store(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    _migrate(s, "0004")
+    with s.engine.begin() as conn:
+        conn.execute(text("INSERT INTO area_layers (id, name, title, created_at) "
+                          "VALUES (1, 'wards', 'Wards', '2026-01-01')"))
+        for code in ("E05000001", "E05000002"):
+            conn.execute(text("INSERT INTO areas (layer_id, code, name, geometry_wkb, attributes) "
+                              "VALUES (1, :code, 'TEST', x'00', '{}')"), {"code": code})
+
+    _migrate(s, "head")
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT version FROM area_layers")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 2
+    _migrate(s, "0004", down=True)
+
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 2  # not cascaded away
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(area_layers)"))]
+    assert "version" not in columns

@@ -136,3 +136,24 @@ def test_officer_resolution_is_remembered_by_the_next_import(tmp_path: Path,
         "officer", "generative", "officer")
     assert "Co-operatives UK" in mystery["evidence"]
     assert matches.loc["acme care limited", "organisation_name"] == "Acme Care Limited"
+
+
+def test_a_match_found_on_a_later_import_updates_the_same_row(tmp_path: Path,
+                                                              store: Store) -> None:
+    path = tmp_path / "june.csv"
+    path.write_text("Supplier,Amount\nHelping Hands Homecare,100.00\n", encoding="utf-8")
+    import_spend(store, path, name="june", imported_by="test")
+    with store.transaction() as session:
+        before = supplier_matches_frame(session).set_index("supplier_key")
+    _add_register(store)  # the register grows between the two imports
+
+    import_spend(store, path, name="july", imported_by="test")
+
+    with store.transaction() as session:
+        after = supplier_matches_frame(session).set_index("supplier_key")
+    key = "helping hands homecare"
+    assert before.loc[key, "method"] == "unmatched"
+    assert (after.loc[key, "method"], after.loc[key, "organisation_name"]) == (
+        "name", "Helping Hands Homecare")
+    assert after.loc[key, "ownership_class"] == "generative"
+    assert after.loc[key, "id"] == before.loc[key, "id"]  # the same row: its link still works

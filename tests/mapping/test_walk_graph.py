@@ -7,6 +7,7 @@ tested with ``ox.graph_from_place`` replaced. The XML is written by hand in the 
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import os
 import textwrap
 from pathlib import Path
@@ -23,6 +24,7 @@ from mapping.errors import DataMissingError, MappingError, ValidationError
 from mapping.network import COST_METRES, network_costs
 from mapping.schema import METRIC_CRS, STORAGE_CRS
 from mapping.walk_graph import walking_graph_from_place, walking_graph_from_xml
+from tests.synthetic_streets import write_street_grid
 
 # --- loading a walking network from OSM XML -------------------------------------------------
 
@@ -205,3 +207,29 @@ def test_place_wraps_osmnx_walk_query_and_caches(tmp_path: Path, monkeypatch: py
         walking_graph_from_place(3, cache_dir=cache)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
         walking_graph_from_place("  ", cache_dir=cache)
+
+
+def _build_when_all_ready(path: Path, cache: Path, ready: Any, results: Any) -> None:
+    ready.wait()
+    try:
+        results.put(len(walking_graph_from_xml(path, cache_dir=cache)))
+    except Exception as exc:  # reported to the test, which fails on it
+        results.put(repr(exc))
+
+
+def test_processes_building_the_same_cache_at_once_all_get_the_graph(tmp_path: Path) -> None:
+    # A SYNTHETIC grid of streets, big enough that the three builds overlap.
+    grid = write_street_grid(tmp_path / "grid.osm", (530_000, 180_000, 536_000, 184_000),
+                             spacing_m=60.0)
+    context = multiprocessing.get_context("fork")
+    ready, results = context.Barrier(3), context.Queue()
+    workers = [context.Process(target=_build_when_all_ready,
+                               args=(grid, tmp_path / "cache", ready, results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    answers = [results.get(timeout=300) for _ in workers]
+    for worker in workers:
+        worker.join()
+
+    assert len(set(answers)) == 1 and isinstance(answers[0], int) and answers[0] > 1000, answers
+    assert [p.suffix for p in (tmp_path / "cache").iterdir() if p.is_file()] == [".graphml"]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pyproj import Transformer
 
 from mapping import schema as S
 from mapping.area_store import load_area_layer, save_patch_set
@@ -22,6 +23,7 @@ from mapping.areas import patches_from_lookup
 from mapping.config import Settings
 from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
 from mapping.network import prepare_network
+from mapping.schema import METRIC_CRS, STORAGE_CRS
 from mapping.store import Store
 from mapping.walk_graph import walking_graph_from_xml
 from tests.synthetic_streets import grid_over_west_half
@@ -261,7 +263,7 @@ def test_the_walking_network_is_read_in_the_background_at_start(settings: Settin
 
 def test_gaps_and_plan_pages_walk_the_configured_network(settings: Settings, demo_store: Store,
                                                          tmp_path: Path) -> None:
-    grid, _ = grid_over_west_half(demo_store, tmp_path)
+    grid, stop = grid_over_west_half(demo_store, tmp_path)
     client = _client_with_network(settings, str(grid))
 
     page = _page(client, "/gaps")
@@ -282,7 +284,17 @@ def test_gaps_and_plan_pages_walk_the_configured_network(settings: Settings, dem
         expected.areas.loc[~expected.areas["snapped"].astype(bool), S.AREA_CODE])
     plan = _rows(client.get("/gaps/plan.csv?budget=2000"))
     assert {r["travel_cost_method"] for r in plan} == {"network"}
-    assert "walking routes on the street network" in _page(client, "/gaps/plan?budget=2000")
+    plan_page = _page(client, "/gaps/plan?budget=2000")
+    assert "walking routes on the street network" in plan_page
+    assert "areas are more than 250 m from the walking network" in plan_page
+    assert "community spaces are more than 250 m from the walking network, so they are not " \
+           "suggested as hosts" in plan_page
+    # A proposed site in the east, where the grid has no streets, changes nothing and says so.
+    lon, lat = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True).transform(
+        stop + 2000, float(inputs.areas.to_crs(METRIC_CRS).representative_point().y.median()))
+    east = _page(client, f"/gaps?add={lon:.6f},{lat:.6f}")
+    assert "1 proposed site(s) are more than 250 m from the walking network" in east
+    assert _summary_number(east, "gap-areas-after") == _summary_number(east, "gap-areas-before")
     sources = _page(client, "/sources")
     assert "<code>grid.osm</code>" in sources and "ODbL" in sources
 

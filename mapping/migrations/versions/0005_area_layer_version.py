@@ -16,11 +16,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE (SQLite 3.35+ drops columns in place): a batch copy of the table would
+# drop and re-create area_layers, and SQLite's ON DELETE CASCADE would empty areas with it.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("area_layers") as batch:
-        batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+    op.add_column("area_layers",
+                  sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("area_layers") as batch:
-        batch.drop_column("version")
+    op.drop_column("area_layers", "version")
