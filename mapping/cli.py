@@ -17,7 +17,7 @@ import click
 from tqdm import tqdm
 
 from mapping.config import Settings, load_settings
-from mapping.errors import MappingError, Problem, ValidationError
+from mapping.errors import DataMissingError, MappingError, Problem, ValidationError
 from mapping.store import Store
 
 MAX_PROBLEMS_SHOWN = 50
@@ -399,10 +399,17 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
         inputs = inputs_from_store(session, patch_set=patches)
     advance(f"read {len(inputs.areas)} areas and {len(inputs.assets)} active assets")
     graph = None
+    from_setting = osm_file is None and context.settings.walking_network_path is not None
     osm_file = osm_file or context.settings.walking_network_path
     if osm_file is not None:
-        graph = walking_graph_from_xml(osm_file,
-                                       cache_dir=context.settings.instance_dir / "cache")
+        try:
+            graph = walking_graph_from_xml(osm_file,
+                                           cache_dir=context.settings.instance_dir / "cache")
+        except DataMissingError as exc:
+            if from_setting:
+                raise DataMissingError(f"{exc} (the MAPPING_WALKING_NETWORK setting); correct "
+                                       "the setting, or give --osm FILE") from exc
+            raise
         advance(f"walking network: {graph.number_of_nodes()} nodes")
     else:
         advance("no street network: straight-line distance × 1.3 (labelled in every output)")

@@ -237,6 +237,11 @@ def test_cli_uses_the_walking_network_setting_and_prints_the_notes(
                          catch_exceptions=False)
     assert plan.exit_code == 0, plan.output
     assert "distances: network" in plan.output and "from the walking network" in plan.output
+    missing = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
+                                   "--category", "gp_practice"],
+                            env={**env, "MAPPING_WALKING_NETWORK": str(tmp_path / "gone.osm")})
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert "gone.osm" in missing.output and "MAPPING_WALKING_NETWORK setting" in missing.output
 
 
 def test_the_patch_set_to_roll_up_to_can_be_chosen(demo_store: Store, runner: CliRunner) -> None:
