@@ -501,8 +501,9 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
     import datetime as dt
     import json
 
-    from mapping.funding import FundingSettings, grants_to_360giving, plan_to_csv
+    from mapping.funding import FundingSettings, plan_to_csv
     from mapping.gap_analysis import plan_for
+    from mapping.giving360 import grants_to_360giving
 
     with steps(4, "micro-fund plan") as advance:
         analysis, inputs, graph = _run_gaps(context, advance, **kwargs)

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from mapping import schema as S
 from mapping.area_store import list_patch_sets
 from mapping.errors import MappingError, Problem, ValidationError
-from mapping.funding import FundingSettings, grants_to_360giving
+from mapping.funding import FundingSettings
 from mapping.gap_analysis import (
     MAX_PROPOSED,
     METHODS,
@@ -36,6 +36,7 @@ from mapping.gap_analysis import (
     inputs_from_store,
     plan_for,
 )
+from mapping.giving360 import grants_to_360giving
 from mapping.lot_store import designed_sets
 from mapping.network import WalkingNetwork, prepare_network
 from mapping.render import map_parts
