@@ -1,5 +1,8 @@
 """The ``mapping`` command: a thin shell over the package, one sub-command per job.
 
+The commands of the analyses live beside this module (``cli_gaps``, ``cli_lots``,
+``cli_spend``) and register themselves on :func:`main` when it is imported.
+
 Every command exits non-zero with a plain message (and, for bad input, every
 problem with its file, row, field and reason) instead of a stack trace.
 """
@@ -17,7 +20,7 @@ import click
 from tqdm import tqdm
 
 from mapping.config import Settings, load_settings
-from mapping.errors import DataMissingError, MappingError, Problem, ValidationError
+from mapping.errors import MappingError, Problem, ValidationError
 from mapping.store import Store
 
 MAX_PROBLEMS_SHOWN = 50
@@ -43,7 +46,8 @@ class Context:
         return self.store
 
 
-def _show_problems(problems: list[Problem], report: Path | None) -> None:
+def show_problems(problems: list[Problem], report: Path | None) -> None:
+    """Print the first problems (file, row, field, reason) and write them all to ``report``."""
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
         click.echo(f"  - {problem}", err=True)
     if len(problems) > MAX_PROBLEMS_SHOWN:
@@ -67,7 +71,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except ValidationError as exc:
             click.echo(f"Error: {exc.summary}", err=True)
-            _show_problems(exc.problems, kwargs.get("report"))
+            show_problems(exc.problems, kwargs.get("report"))
             sys.exit(1)
         except MappingError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -123,7 +127,8 @@ def migrate(context: Context) -> None:
     click.echo(f"Schema revision {before or 'none'} -> {after}")
 
 
-def _column_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+def column_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """Give ``--map SOURCE=COLUMN`` pairs as a dict; a pair without ``=`` is a usage error."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
@@ -164,12 +169,12 @@ def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping:
     store = context.ready_store()
     with steps(1, "import") as advance:
         result = import_assets(store, path, skip_invalid=skip_invalid,
-                               mapping=_column_mapping(mapping), encoding=encoding,
+                               mapping=column_mapping(mapping), encoding=encoding,
                                boundary=_boundary(store))
         advance("written")
     click.echo(result.summary())
     if result.problems:
-        _show_problems(result.problems, report)
+        show_problems(result.problems, report)
 
 
 def _boundary(store: Store) -> Any:
@@ -190,10 +195,10 @@ def import_organisations_cmd(context: Context, path: Path, skip_invalid: bool,
     from mapping.importers import import_organisations
 
     result = import_organisations(context.ready_store(), path, skip_invalid=skip_invalid,
-                                  mapping=_column_mapping(mapping), encoding=encoding)
+                                  mapping=column_mapping(mapping), encoding=encoding)
     click.echo(result.summary())
     if result.problems:
-        _show_problems(result.problems, report)
+        show_problems(result.problems, report)
 
 
 @main.command("import-areas")
@@ -359,177 +364,6 @@ def geocode_cmd(postcodes: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-_gap_options = [
-    click.option("--category", required=True, help="Service category code, e.g. gp_practice."),
-    click.option("--measure", type=click.Choice(["population", "population_65_plus"]),
-                 default="population", show_default=True, help="Demand: all residents or 65+."),
-    click.option("--imd", is_flag=True, help="Weight demand by deprivation (IMD 2019)."),
-    click.option("--generative-only", is_flag=True,
-                 help="Count only locally generative providers' sites as supply."),
-    click.option("--cutoff", type=float, default=15.0, show_default=True,
-                 help="Walking minutes beyond which a site does not serve an area."),
-    click.option("--walk-speed", type=float, default=80.0, show_default=True,
-                 help="Walking speed in metres a minute (about 70 for people over 65)."),
-    click.option("--patches", help="The stored patch set to roll up to (default: the first "
-                                    "imported by name; without any, wards)."),
-    click.option("--osm", "osm_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                 help="A local .osm file with the borough's streets (default: the "
-                      "MAPPING_WALKING_NETWORK setting; without either, straight line × 1.3)."),
-]
-
-
-def gap_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(_gap_options):
-        func = option(func)
-    return func
-
-
-def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str, measure: str,
-              imd: bool, generative_only: bool, cutoff: float, walk_speed: float,
-              osm_file: Path | None, patches: str | None = None, method: str = "e2sfca",
-              add_site: tuple[tuple[float, float], ...] = ()) -> tuple[Any, Any, Any]:
-    from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-    from mapping.walk_graph import walking_graph_from_xml
-
-    options = GapOptions(category=category, measure=measure, imd_weighting=imd,
-                         generative_only=generative_only, cutoff_min=cutoff,
-                         walk_speed_m_per_min=walk_speed, method=method, proposed=add_site)
-    options.check()
-    with context.ready_store().transaction() as session:
-        inputs = inputs_from_store(session, patch_set=patches)
-    advance(f"read {len(inputs.areas)} areas and {len(inputs.assets)} active assets")
-    graph = None
-    from_setting = osm_file is None and context.settings.walking_network_path is not None
-    osm_file = osm_file or context.settings.walking_network_path
-    if osm_file is not None:
-        try:
-            graph = walking_graph_from_xml(osm_file,
-                                           cache_dir=context.settings.instance_dir / "cache")
-        except DataMissingError as exc:
-            if from_setting:
-                raise DataMissingError(f"{exc} (the MAPPING_WALKING_NETWORK setting); correct "
-                                       "the setting, or give --osm FILE") from exc
-            raise
-        advance(f"walking network: {graph.number_of_nodes()} nodes")
-    else:
-        advance("no street network: straight-line distance × 1.3 (labelled in every output)")
-    analysis = analyse_gaps(inputs.areas, inputs.assets, options=options,
-                            patches=inputs.patches, patch_source=inputs.patch_source, graph=graph)
-    advance(f"access and gaps computed ({analysis.method})")
-    return analysis, inputs, graph
-
-
-def _echo_notes(analysis: Any) -> None:
-    """Print the analysis's notes (no sites of the category, points off the walking network)."""
-    for note in analysis.notes:
-        click.echo(f"Note: {note}")
-
-
-def _lon_lat(_ctx: click.Context, _param: click.Parameter,
-             values: tuple[str, ...]) -> tuple[tuple[float, float], ...]:
-    points = []
-    for value in values:
-        try:
-            lon, lat = (float(v) for v in value.split(","))
-        except ValueError:
-            raise click.BadParameter(f"give LON,LAT as two numbers, got '{value}'") from None
-        points.append((lon, lat))
-    return tuple(points)
-
-
-@main.command("analyse-gaps")
-@gap_options
-@click.option("--method", type=click.Choice(["e2sfca", "2sfca"]), default="e2sfca",
-              show_default=True, help="Access measure: E2SFCA (stepped weights) or 2SFCA.")
-@click.option("--add-site", multiple=True, callback=_lon_lat, metavar="LON,LAT",
-              help="A proposed site (EPSG:4326) to see the change it makes; repeatable, "
-                   "at most 10.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the areas with scores and flags (.csv or .geojson).")
-@click.option("--patches-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the patch roll-up as CSV.")
-@pass_context
-@handles_errors
-def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | None,
-                     **kwargs: Any) -> None:
-    """Find where people are left without a service category: E2SFCA access per small area."""
-    import pandas as pd
-
-    with steps(3, "gaps") as advance:
-        analysis, _inputs, _graph = _run_gaps(context, advance, **kwargs)
-    areas = analysis.areas.assign(method=analysis.method)
-    flagged = areas[areas["gap"].fillna(False).astype(bool)]
-    click.echo(f"{kwargs['category']}: {len(flagged)} of {len(areas)} areas are gaps "
-               f"({int(flagged['people'].sum()):,} people); access: {analysis.measure}; "
-               f"distances: {analysis.method}")
-    _echo_notes(analysis)
-    if analysis.what_if_line():
-        click.echo(analysis.what_if_line())
-    click.echo(f"Roll-up by {analysis.patch_source}:")
-    table = analysis.rollup[["areas", "people", "mean_normalised", "people_in_gap_areas",
-                             "people_beyond_cutoff", "sites"]]
-    click.echo(table.round(2).to_string())
-    from mapping.spreadsheets import write_safe_csv
-
-    if out is not None:
-        if out.suffix.lower() == ".geojson":
-            areas.to_file(out, driver="GeoJSON", engine="pyogrio")
-        else:
-            write_safe_csv(pd.DataFrame(areas.drop(columns="geometry")), out)
-        click.echo(f"areas written to {out}")
-    if patches_out is not None:
-        write_safe_csv(analysis.rollup.assign(method=analysis.method), patches_out, index=True)
-        click.echo(f"patch roll-up written to {patches_out}")
-
-
-@main.command("plan-microfund")
-@gap_options
-@click.option("--budget", type=float, required=True, help="Money to spend, in pounds.")
-@click.option("--grant", type=float, default=500.0, show_default=True,
-              help="Size of one grant, in pounds.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan as CSV.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the funded rows as 360Giving-shaped JSON (a plan, not awards).")
-@click.option("--funder-org-id", default="GB-LAE-NWM", show_default=True,
-              help="The council's org-id (GB-LAE register; NWM is Newham).")
-@pass_context
-@handles_errors
-def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path | None,
-                       json_out: Path | None, funder_org_id: str, **kwargs: Any) -> None:
-    """Rank gaps by unmet demand and suggest host community spaces for micro-grants (MCLP)."""
-    import datetime as dt
-    import json
-
-    from mapping.funding import FundingSettings, plan_to_csv
-    from mapping.gap_analysis import plan_for
-    from mapping.giving360 import grants_to_360giving
-
-    with steps(4, "micro-fund plan") as advance:
-        analysis, inputs, graph = _run_gaps(context, advance, **kwargs)
-        plan = plan_for(analysis, inputs.areas, inputs.assets,
-                        settings=FundingSettings(budget_gbp=budget, grant_size_gbp=grant),
-                        patches=inputs.patches, graph=graph)
-        advance("host sites chosen")
-    funded = plan[plan["grants"] > 0]
-    click.echo(f"{len(funded)} grants of £{grant:,.0f} (budget £{budget:,.0f}); distances: "
-               f"{analysis.method}")
-    _echo_notes(analysis)
-    for note in plan.attrs.get("notes", []):
-        click.echo(f"Note: {note}")
-    click.echo(funded[["rank", "patch", "unmet_demand", "host_site_name",
-                       "newly_covered_people"]].to_string(index=False))
-    if out is not None:
-        plan_to_csv(plan, out)
-        click.echo(f"plan written to {out}")
-    if json_out is not None and len(funded):
-        package = grants_to_360giving(plan, funder_org_id=funder_org_id,
-                                      funder_name=f"London Borough of {context.settings.borough_name}",
-                                      award_date=dt.date.today(), id_prefix="plan")
-        json_out.write_text(json.dumps(package, indent=2), encoding="utf-8")
-        click.echo(f"360Giving-shaped plan written to {json_out}")
-
-
 @main.command("load-demo")
 @pass_context
 @handles_errors
@@ -601,236 +435,5 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
     click.echo(f"Lot set '{set_name}': {count} contiguous lots over layer '{layer}'")
 
 
-@main.command("design-lots")
-@click.option("--layer", default="wards_2023", show_default=True,
-              help="Stored layer to group into lots (wards_2023, lsoa_2021, ...).")
-@click.option("-k", "--lots", "k", default=8, show_default=True, type=int, help="Number of lots.")
-@click.option("--measure", default="population", show_default=True,
-              help="Balance on: population, population_65_plus, demand_estimate, or a column "
-                   "such as homecare_hours.")
-@click.option("--tolerance", default=0.10, show_default=True, type=float,
-              help="Largest deviation of a lot from the ideal total (0.1 = ±10%).")
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Random seed: the same seed gives the same design.")
-@click.option("--keep-whole", default=None, help="A coarser layer to keep whole, e.g. wards_2023 "
-              "when designing from lsoa_2021.")
-@click.option("--start", default=None, help="A stored patch/lot set to start from.")
-@click.option("--save", "save_name", default=None, help="Save the design as this lot set.")
-@click.option("--replace", is_flag=True,
-              help="With --save: replace a saved design of that name (an imported patch set "
-                   "is never replaced).")
-@click.option("--max-seconds", type=float, default=None,
-              help="Stop the search after this many seconds with the best design so far "
-                   "(default: no limit; a design cut short may differ from run to run).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the lots: .geojson (outlines) or .csv (code -> lot lookup).")
-@pass_context
-@handles_errors
-def design_lots_cmd(context: Context, layer: str, k: int, measure: str, tolerance: float,
-                    seed: int, keep_whole: str | None, start: str | None,
-                    save_name: str | None, replace: bool, max_seconds: float | None,
-                    out: Path | None) -> None:
-    """Design k contiguous lots balanced on a measure (ReCom short bursts, GerryChain)."""
-    from mapping.lot_store import design_inputs, save_lot_design
-    from mapping.lots import LotSettings, design_lots
-
-    store = context.ready_store()
-    with store.transaction() as session:
-        areas, groups, start_lookup = design_inputs(session, layer, keep_whole=keep_whole,
-                                                    start=start)
-    settings = LotSettings(max_seconds=max_seconds)
-    with steps(settings.attempts, "designing lots") as advance:
-        design = design_lots(areas, k=k, measure=measure, tolerance=tolerance, seed=seed,
-                             start=start_lookup, keep_whole=groups, keep_whole_name=keep_whole,
-                             settings=settings, progress=advance)
-    table = design.lots[["patch", "areas", design.measure, "deviation"]]
-    click.echo(table.to_string(index=False, formatters={"deviation": "{:+.1%}".format}))
-    click.echo(design.summary())
-    for note in design.notes:
-        click.echo(f"Note: {note}", err=True)
-    if out is not None:
-        _write_lots(design.lots, design.lookup, out)
-        click.echo(f"Wrote {out}")
-    if save_name:
-        with store.transaction() as session:
-            save_lot_design(session, save_name, layer, design, created_by="cli",
-                            replace=replace)
-        click.echo(f"Saved as lot set '{save_name}' (it shows on the map; the gap roll-up uses "
-                   "it only while no council patch set is imported)")
-
-
-def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
-    suffix = out.suffix.lower()
-    if suffix == ".geojson":
-        frame = lots.drop(columns=["area_codes"]).assign(
-            area_codes=lots["area_codes"].map(lambda c: " ".join(c)))
-        frame.to_crs("EPSG:4326").to_file(out, driver="GeoJSON")
-    elif suffix == ".csv":
-        from mapping.spreadsheets import write_safe_csv
-        write_safe_csv(lookup, out)
-    else:
-        raise ValidationError([Problem("write to a .geojson or .csv file", field="--out", file=str(out))])
-
-
-@main.command("lot-profile")
-@click.argument("lot_set")
-@click.option("--compare", default=None, help="Another lot/patch set to set beside it.")
-@click.option("--no-gaps", is_flag=True, help="Leave out people in gap areas (faster).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the profile (or the comparison) as CSV.")
-@pass_context
-@handles_errors
-def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps: bool,
-                    out: Path | None) -> None:
-    """Profile each lot of a stored set: people, IMD mix, sites, ownership, offices, gaps."""
-    from mapping.lot_profile import compare_designs, lot_profile, profile_inputs_from_store
-    from mapping.lot_store import load_lots
-
-    with context.ready_store().transaction() as session:
-        inputs = profile_inputs_from_store(session, gaps=not no_gaps)
-        profile = lot_profile(load_lots(session, lot_set), inputs)
-        other = (lot_profile(load_lots(session, compare), inputs)
-                 if compare else None)
-    result = (compare_designs(profile, other, label_a=lot_set, label_b=str(compare))
-              if other is not None else profile)
-    if inputs.gap_method:
-        click.echo(f"People in gap areas: each category's default gap analysis; distances "
-                   f"{inputs.gap_method}")
-    click.echo(result.to_string())
-    if out is not None:
-        from mapping.spreadsheets import write_safe_csv
-        write_safe_csv(result, out, index=True)
-        click.echo(f"Wrote {out}")
-
-
-@main.command("check-lot-rules")
-@click.option("--allocation", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="CSV of organisation_external_id,lot (who delivers which lot).")
-@click.option("--lot-set", default=None, help="The lot set the allocation refers to.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the violations as CSV.")
-@pass_context
-@handles_errors
-def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str | None,
-                        out: Path | None) -> None:
-    """List breaches of the lotting rules: one lot per provider, office in the borough,
-    London Living Wage, ethical care charter (unknown flags listed as unknown)."""
-    from mapping.area_store import load_patches
-    from mapping.lot_profile import check_lot_rules, read_allocation
-    from mapping.register import organisations_frame
-    from mapping.tables import read_table
-
-    with context.ready_store().transaction() as session:
-        lots = (load_patches(session, lot_set)["patch"].astype(str).tolist()
-                if lot_set else None)
-        alloc = (read_allocation(read_table(allocation), file=allocation.name, lots=lots)
-                 if allocation else None)
-        found = check_lot_rules(organisations_frame(session), alloc)
-    if found.empty:
-        click.echo("No breaches of the lotting rules.")
-    else:
-        counts = found["status"].value_counts()
-        click.echo(found.to_string(index=False))
-        click.echo(f"{counts.get('violation', 0)} violations, {counts.get('unknown', 0)} unknown")
-    if allocation is None:
-        click.echo("'One lot per provider' needs --allocation (who delivers which lot).")
-    if out is not None:
-        from mapping.spreadsheets import write_safe_csv
-        write_safe_csv(found, out)
-        click.echo(f"Wrote {out}")
-
-
-@main.command("import-spend")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--name", required=True, help="Name of the dataset, e.g. 'Lambeth June 2012'.")
-@click.option("--skip-invalid", is_flag=True,
-              help="Write the valid payments and keep the rejected lines in the cleaning report "
-                   "(default: all or nothing).")
-@click.option("--map", "mapping", multiple=True, metavar="SOURCE=COLUMN",
-              help="Map a header to a spend column (supplier_name, amount, paid_on, department, "
-                   "service, body, company_number, charity_number, transaction_id).")
-@click.option("--encoding", default="utf-8", show_default=True)
-@click.option("--publisher", help="Who published the file, e.g. 'London Borough of Lambeth'.")
-@click.option("--licence", help="The file's licence, e.g. 'OGL v3'.")
-@click.option("--attribution", help="Attribution text shown with the report.")
-@click.option("--threshold", type=float, default=90.0, show_default=True,
-              help="Lowest fuzzy name-match score (rapidfuzz token_sort_ratio, 0-100).")
-@click.option("--replace", is_flag=True, help="Replace a dataset of the same name.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every rejected line (file, row, field, reason) to this CSV.")
-@click.option("--cleaning-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every line that was not imported cleanly (repaired, rejected, "
-                   "preamble, totals...) to this CSV.")
-@pass_context
-@handles_errors
-def import_spend_cmd(context: Context, path: Path, name: str, skip_invalid: bool,
-                     mapping: tuple[str, ...], encoding: str, publisher: str | None,
-                     licence: str | None, attribution: str | None, threshold: float,
-                     replace: bool, report: Path | None, cleaning_report: Path | None) -> None:
-    """Import a council spend file ("payments over £500"); match and class its suppliers."""
-    import getpass
-
-    from mapping.spend_store import import_spend
-
-    store = context.ready_store()
-    with steps(3, "import spend") as advance:
-        result = import_spend(store, path, name=name, imported_by=getpass.getuser(),
-                              mapping=_column_mapping(mapping), skip_invalid=skip_invalid,
-                              encoding=encoding, publisher=publisher, licence=licence,
-                              attribution=attribution, threshold=threshold, replace=replace,
-                              progress=advance)
-    click.echo(result.summary())
-    if cleaning_report:
-        from mapping.spreadsheets import write_safe_csv
-
-        write_safe_csv(result.spend.lines, cleaning_report)
-    if result.spend.problems:
-        _show_problems(result.spend.problems, report)
-
-
-@main.command("spend-report")
-@click.option("--name", required=True, help="The dataset to report on.")
-@click.option("--compare", "compare_name", help="A second dataset to set beside it.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the per-subsector table to this CSV.")
-@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the CLES figure 2 chart to this .svg or .png file.")
-@click.option("--suppliers-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every supplier's match, method, score, class and evidence to this CSV.")
-@pass_context
-@handles_errors
-def spend_report_cmd(context: Context, name: str, compare_name: str | None, out: Path | None,
-                     chart: Path | None, suppliers_out: Path | None) -> None:
-    """Benchmark a spend dataset by ownership, per subsector (CLES figure 2)."""
-    from mapping.spend import pounds
-    from mapping.spend_report import SEGMENTS, shares_chart
-    from mapping.spend_service import report_for_name
-    from mapping.spreadsheets import write_safe_csv
-
-    store = context.ready_store()
-    with store.transaction() as session:
-        first = report_for_name(session, name)
-        second = report_for_name(session, compare_name) if compare_name else None
-    for report in (first, second):
-        if report is None:
-            continue
-        click.echo(f"{report.dataset.name}: {report.dataset.reconciliation}")
-        for row in report.shares.to_dict("records"):
-            shares = "  ".join(f"{seg} {row[f'{seg} share']:.0%}" for seg in SEGMENTS)
-            click.echo(f"  {row['subsector']:<20} {pounds(int(row['total_pence'])):>16}  {shares}")
-        click.echo("  Top extractive suppliers:")
-        for row in report.top_extractive(5).to_dict("records"):
-            click.echo(f"    {row['supplier_name']:<40} {pounds(int(row['total_pence'])):>16}")
-        for row in report.bands[report.bands["redirectable"]].to_dict("records"):
-            click.echo(f"  {row['band']}: {pounds(int(row['not local pence']))} to suppliers "
-                       f"without an office in the borough, {pounds(int(row['not known pence']))} "
-                       "to suppliers whose locality is not known")
-    if out:
-        table = first.shares if second is None else first.compare(second)
-        write_safe_csv(table, out)
-    if chart:
-        tables = [(first.dataset.name, first.shares)] + (
-            [(second.dataset.name, second.shares)] if second else [])
-        chart.write_bytes(shares_chart(tables, fmt=chart.suffix.lower().lstrip(".") or "svg"))
-    if suppliers_out:
-        write_safe_csv(first.matches, suppliers_out)
+# The commands of each analysis live beside this module; importing them registers them.
+from mapping import cli_gaps, cli_lots, cli_spend  # noqa: E402, F401
