@@ -1,17 +1,17 @@
 """Benchmark: walking-network travel costs (and E2SFCA) on the real OSM extract, SYNTHETIC points.
 
 The network is real: the OpenStreetMap extract ``osm_fixtures/north_london_overpass_2026-07-26.osm``
-in the data folder, read with :func:`mapping.walk_graph.walking_graph_from_xml`. The demand
+in the data folder, read with :func:`mapping.access.walk_graph.walking_graph_from_xml`. The demand
 points and sites are SYNTHETIC: network nodes picked with a fixed seed, each moved a few
 metres, with made-up populations; they stand for no real place. Prints, in one run:
 
 - loading the graph: cold (filter the XML, build, project, write the GraphML cache) and
   from the cache;
-- (a) ours, the graph already loaded: :func:`mapping.network.network_costs` on a prepared
+- (a) ours, the graph already loaded: :func:`mapping.access.network.network_costs` on a prepared
   network (one bounded multi-source ``scipy.sparse.csgraph.dijkstra`` over the junctions,
-  :mod:`mapping._walk_search`), the same from the raw graph (preparation included), and
+  :mod:`mapping.access._search`), the same from the raw graph (preparation included), and
   the full gap analysis = cost table + E2SFCA from
-  :mod:`mapping.access` when that module has ``e2sfca`` (otherwise costs only, and says so);
+  :mod:`mapping.access.catchment` when that module has ``e2sfca`` (otherwise costs only, and says so);
 - (b) the baseline a user would write: one ``networkx.single_source_dijkstra_path_length``
   per site, bounded at the cut-off, gathered into the same table (checked equal to ours);
 - (c) pandana: ``Network`` from the same edges, ``precompute(cutoff)``, ``set_pois`` for the
@@ -49,19 +49,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mapping.access.costs import COST_DEMAND, COST_METRES, COST_SUPPLY, TravelSettings
+from mapping.access.network import WalkingNetwork, network_costs, prepare_network, snap_points
+from mapping.access.walk_graph import walking_graph_from_xml
 from mapping.config import load_settings
-from mapping.network import (
-    COST_DEMAND,
-    COST_METRES,
-    COST_SUPPLY,
-    TravelSettings,
-    WalkingNetwork,
-    network_costs,
-    prepare_network,
-    snap_points,
-)
 from mapping.schema import METRIC_CRS
-from mapping.walk_graph import walking_graph_from_xml
 
 EXTRACT = Path("osm_fixtures") / "north_london_overpass_2026-07-26.osm"
 SCALES = (1, 4, 16)
@@ -180,7 +172,7 @@ def pandana_query(net: Any, supply: gpd.GeoDataFrame, cutoff_m: float, num_pois:
 
 def find_e2sfca() -> Callable[..., pd.DataFrame] | None:
     try:
-        access = importlib.import_module("mapping.access")
+        access = importlib.import_module("mapping.access.catchment")
     except ImportError:
         return None
     return getattr(access, "e2sfca", None)
@@ -229,9 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  load from the GraphML cache                            {cached:8.3f} s")
     print(f"  prepare_network (k-d tree, adjacency, junctions)       {prepare_time * 1e3:8.1f} ms\n")
     if e2sfca is None:
-        print("mapping.access.e2sfca not found: the 'full gap analysis' below is the cost table only.\n")
+        print("mapping.access.catchment.e2sfca not found: the 'full gap analysis' below is the "
+              "cost table only.\n")
     else:
-        print("Full gap analysis = network_costs + mapping.access.e2sfca (graph loaded and prepared).\n")
+        print("Full gap analysis = network_costs + mapping.access.catchment.e2sfca (graph loaded "
+              "and prepared).\n")
 
     net = pandana_network(prepared)
     with quiet_stdout():
@@ -280,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"At 1× ({args.sites} sites, {args.demand} demand points):")
     print(f"  full gap analysis {first['gap'] * 1e3:.1f} ms"
-          f"{'' if e2sfca else ' (cost table only: no mapping.access.e2sfca)'}; "
+          f"{'' if e2sfca else ' (cost table only: no mapping.access.catchment.e2sfca)'}; "
           f"cost table {first['ours'] * 1e3:.1f} ms ({first['raw'] * 1e3:.1f} ms from the raw graph)")
     print(f"  networkx baseline {first['nx'] * 1e3:.1f} ms: "
           f"{first['nx'] / first['ours']:.1f}× slower than our cost table, "

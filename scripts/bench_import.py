@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mapping.area_store import load_area_layer, save_area_layer
-from mapping.areas import areas_from_frame
 from mapping.config import load_settings
-from mapping.geocode import PostcodeIndex
-from mapping.importers import import_assets
-from mapping.store import Store
-from mapping.taxonomy import load_categories
+from mapping.places.areas import areas_from_frame
+from mapping.places.postcodes import PostcodeIndex
+from mapping.places.store import load_area_layer, save_area_layer
+from mapping.register.importers import import_assets
+from mapping.register.taxonomy import load_categories
+from mapping.store.database import Store
 
 
 def synthetic_assets(rows: int, data_dir: Path, seed: int = 0) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Benchmark: designing Newham's lots from the real demo data (no synthetic data).
 
 Loads the Newham areas (the demo loader: 2022 wards, 2021 LSOAs with Census 2021
-population) into a temporary store, then times :func:`mapping.lots.design_lots`
+population) into a temporary store, then times :func:`mapping.lots.design.design_lots`
 exactly as `mapping design-lots` runs it:
 
 - 24 wards -> 8 lots balanced on population within ±10% (goal: under 10 s);
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from mapping.areas import adjacency_graph
+from mapping.boroughs.demo import load_demo_areas
 from mapping.config import load_settings
-from mapping.demo import load_demo_areas
-from mapping.lot_store import design_inputs
-from mapping.lots import design_lots
-from mapping.store import Store
+from mapping.lots.design import design_lots
+from mapping.lots.store import design_inputs
+from mapping.places.areas import adjacency_graph
+from mapping.store.database import Store
 
 CASES = (  # (label, layer, tolerance, keep wards whole, goal in seconds)
     ("24 wards -> 8 lots, ±10%", "wards_2023", 0.10, False, 10.0),

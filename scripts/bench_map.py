@@ -7,7 +7,7 @@ the real ones, loaded as the demo loads them. Prints, in one run:
 
 (a) the naive baseline: folium with one ``folium.Marker`` (with a popup) per asset in a
     ``MarkerCluster``, over the same LSOAs as a ``folium.GeoJson``: build time, HTML size;
-(b) our map (:func:`mapping.render.asset_map`, choropleth of population): build and render
+(b) our map (:func:`mapping.maps.asset_map.asset_map`, choropleth of population): build and render
     time and HTML size, and the whole Flask request for ``/`` (query, filters, map, page);
 (c) headless Chromium (Debian's ``/usr/bin/chromium`` through Playwright) loading our page
     from a local Flask app: milliseconds from navigation start (``performance.now()``) to
@@ -42,14 +42,15 @@ import pandas as pd
 import shapely
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer
+from mapping.boroughs.demo import load_demo_areas
 from mapping.config import Settings, load_settings
-from mapping.demo import load_demo_areas
-from mapping.importers import import_organisations, prepare_assets, write_assets
-from mapping.register import assets_frame
-from mapping.render import asset_map, localise_assets
-from mapping.store import Store
-from mapping.taxonomy import load_categories
+from mapping.maps._vendor import localise_assets
+from mapping.maps.asset_map import asset_map
+from mapping.places.store import load_area_layer
+from mapping.register.importers import import_organisations, prepare_assets, write_assets
+from mapping.register.records import assets_frame
+from mapping.register.taxonomy import load_categories
+from mapping.store.database import Store
 
 CHROMIUM = "/usr/bin/chromium"
 GOAL_HTML_BYTES = 500_000

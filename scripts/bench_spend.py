@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mapping.spend import pounds
-from mapping.spend_report import policy_bands, shares_chart, top_extractive
-from mapping.spend_service import report_for
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.spend.reading import pounds
+from mapping.spend.report import policy_bands, shares_chart, top_extractive
+from mapping.spend.service import report_for
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 
 DEPARTMENTS = ("Adults' and Community Services", "Children and Young People's Service",
                "Housing, Regeneration and Environment")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mapping.boroughs.demo import load_demo
 from mapping.config import PROJECT_ROOT, Settings
-from mapping.demo import load_demo
-from mapping.store import Store
+from mapping.store.database import Store
 
 
 @pytest.fixture(scope="session")

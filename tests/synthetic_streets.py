@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from mapping.area_store import load_area_layer
+from mapping.places.store import load_area_layer
 from mapping.schema import METRIC_CRS, STORAGE_CRS
-from mapping.store import Store
+from mapping.store.database import Store
 
 
 def write_street_grid(path: Path, bounds_bng: tuple[float, float, float, float], *,

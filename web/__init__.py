@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from mapping.config import Settings, load_settings
-from mapping.store import Store
+from mapping.store.database import Store
 
 
 class IdConverter(IntegerConverter):
@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_cors import CORS
 
-    from web import analysis, api, auth, directory, lots, pages, records, spend, submissions, vendor
+    from web import api, auth, directory, gaps, lots, pages, records, spend, submissions, vendor
     from web.errors import init_app as init_errors
     from web.extensions import csrf, limiter
 
@@ -79,10 +79,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_errors(app)
     # Read-only API: any site may read it; nothing that writes is under /api/.
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
-    for module in (pages, directory, analysis, lots, spend, records, submissions, auth, api, vendor):
+    for module in (pages, directory, gaps, lots, spend, records, submissions, auth, api, vendor):
         app.register_blueprint(module.bp)
     if settings.walking_network:
-        app.extensions["walking_network_reader"] = analysis.read_walking_network_soon(app)
+        app.extensions["walking_network_reader"] = gaps.read_walking_network_soon(app)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

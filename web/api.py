@@ -1,6 +1,6 @@
 """The read-only JSON API (GeoJSON for features), with an OpenAPI document.
 
-Each view checks the store, parses its query with :mod:`mapping.openapi` (which also
+Each view checks the store, parses its query with :mod:`mapping.api.openapi` (which also
 documents it), calls :mod:`mapping` and sends JSON. Errors take the one shape of
 :mod:`web.errors`: invalid or unknown query parameters 422 (a ``ValidationError``
 naming each parameter), unknown ids and layers 404, an uninitialised store 503.
@@ -18,26 +18,22 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import list_layers, list_patch_sets, load_area_layer, load_patches
-from mapping.directory import assets_near, filter_assets, point_for_postcode
-from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.openapi import (
-    GEOJSON,
-    JSON,
+from mapping.api.openapi import OPERATION_BY_ID, openapi_document
+from mapping.api.parameters import GEOJSON, JSON, STATUS_ALL, parse_query
+from mapping.api.shapes import (
     LAYER_FIELDS,
-    OPERATION_BY_ID,
     ORGANISATION_FIELDS,
     PATCH_FIELDS,
-    STATUS_ALL,
     area_fields,
     asset_features,
-    openapi_document,
     paging,
-    parse_query,
     records,
     shape_features,
 )
-from mapping.register import assets_frame, organisations_frame
+from mapping.errors import NotFoundError, Problem, ValidationError
+from mapping.places.store import list_layers, list_patch_sets, load_area_layer, load_patches
+from mapping.register.directory import assets_near, filter_assets, point_for_postcode
+from mapping.register.records import assets_frame, organisations_frame
 from web.auth import visible_statuses
 from web.db import get_session, get_store
 from web.errors import respond

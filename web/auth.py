@@ -1,6 +1,6 @@
 """Signing in and out, and who may do what.
 
-Roles come from :mod:`mapping.users`: ``viewer`` (e.g. a commissioner) reads
+Roles come from :mod:`mapping.register.users`: ``viewer`` (e.g. a commissioner) reads
 everything, ``officer`` records, verifies and closes assets and moderates
 submissions, ``admin`` also manages users. Anonymous visitors browse the map
 and directory and may send the public form.
@@ -21,8 +21,8 @@ from wtforms.validators import DataRequired, Length
 
 from mapping import schema as S
 from mapping.errors import MappingError
-from mapping.models import User
-from mapping.users import authenticate, role_at_least
+from mapping.register.users import authenticate, role_at_least
+from mapping.store.models import User
 from web.db import get_session
 from web.extensions import limiter, login_manager
 

@@ -6,7 +6,7 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from mapping.config import Settings
-from mapping.store import Store
+from mapping.store.database import Store
 
 
 def get_store() -> Store:
@@ -18,7 +18,7 @@ def get_store() -> Store:
 def get_session() -> Session:
     """Give this request's session, opening it on first use; closed when the request ends.
 
-    Raises :class:`mapping.store.StoreNotReadyError` when the schema is not the newest.
+    Raises :class:`mapping.store.database.StoreNotReadyError` when the schema is not the newest.
     """
     if "db_session" not in g:
         store = get_store()

@@ -14,17 +14,17 @@ import pandas as pd
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 
 from mapping import schema as S
-from mapping.area_store import list_patch_sets, load_patches
-from mapping.directory import (
+from mapping.errors import Problem, ValidationError
+from mapping.places.store import list_patch_sets, load_patches
+from mapping.register.directory import (
     DISTANCE_M,
     STRAIGHT_LINE,
     assets_near,
     filter_assets,
     point_for_postcode,
 )
-from mapping.errors import Problem, ValidationError
-from mapping.register import assets_frame
-from mapping.taxonomy import category_label, load_categories
+from mapping.register.records import assets_frame
+from mapping.register.taxonomy import category_label, load_categories
 from web.db import get_session, get_store
 from web.exports import csv_response
 

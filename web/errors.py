@@ -17,7 +17,7 @@ from mapping.errors import (
     StaleEditError,
     ValidationError,
 )
-from mapping.store import StoreNotReadyError
+from mapping.store.database import StoreNotReadyError
 
 STATUS = [  # most specific first
     (ValidationError, 422), (CRSError, 422), (NotFoundError, 404),

@@ -3,7 +3,8 @@
 The forms check only what a browser form needs (a name is there, a choice is one on offer,
 text is not absurdly long). Every rule about the data itself — categories, postcodes,
 swapped coordinates, company and charity numbers, flags — lives in
-:func:`mapping.importers.prepare_assets` and :func:`mapping.importers.prepare_organisations`,
+:func:`mapping.register.importers.prepare_assets` and
+:func:`mapping.register.importers.prepare_organisations`,
 which imports use too; :meth:`RecordForm.show_problems` puts their problems on the fields.
 """
 
@@ -19,7 +20,7 @@ from wtforms.widgets import HiddenInput
 
 from mapping import schema as S
 from mapping.errors import Problem
-from mapping.taxonomy import CATEGORY_GROUPS, load_categories
+from mapping.register.taxonomy import CATEGORY_GROUPS, load_categories
 
 #: The choices of a yes/no/unknown flag; the values are what ``parse_flags`` reads.
 FLAG_CHOICES = [SelectChoice("", "Not known"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")]

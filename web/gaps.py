@@ -1,7 +1,7 @@
 """Gap analysis pages: access by area and patch, the micro-fund plan, and their exports.
 
-Views are thin: they read the query, call :func:`mapping.gap_analysis.analyse_gaps`
-(the one entry point) and :func:`mapping.funding.plan_microfund`, and render. Every
+Views are thin: they read the query, call :func:`mapping.access.analysis.analyse_gaps`
+(the one entry point) and :func:`mapping.funding.plan.plan_microfund`, and render. Every
 page and export carries the travel-cost method label, because without a street
 network the distances are straight-line estimates.
 """
@@ -23,10 +23,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
-from mapping.area_store import list_patch_sets
-from mapping.errors import MappingError, Problem, ValidationError
-from mapping.funding import FundingSettings
-from mapping.gap_analysis import (
+from mapping.access.analysis import (
     MAX_PROPOSED,
     METHODS,
     GapAnalysis,
@@ -36,19 +33,21 @@ from mapping.gap_analysis import (
     inputs_from_store,
     plan_for,
 )
-from mapping.giving360 import grants_to_360giving
-from mapping.lot_store import designed_sets
-from mapping.network import WalkingNetwork, prepare_network
-from mapping.render import map_parts
-from mapping.render_gaps import gaps_map, plan_map
-from mapping.taxonomy import load_categories
-from mapping.walk_graph import walking_graph_from_xml
+from mapping.access.network import WalkingNetwork, prepare_network
+from mapping.access.walk_graph import walking_graph_from_xml
+from mapping.errors import MappingError, Problem, ValidationError
+from mapping.funding.giving360 import grants_to_360giving
+from mapping.funding.plan import FundingSettings
+from mapping.maps.asset_map import map_parts
+from mapping.maps.gaps import gaps_map, plan_map
+from mapping.places.store import designed_sets, list_patch_sets
+from mapping.register.taxonomy import load_categories
 from web.db import get_session, get_settings
 from web.exports import csv_response
 from web.extensions import analysis_limit
 from web.query import number_arg
 
-bp = Blueprint("analysis", __name__)
+bp = Blueprint("gaps", __name__)
 
 AREA_LAYER: Final = "lsoa_2021"
 WARD_LAYER: Final = "wards_2023"
@@ -273,7 +272,7 @@ def gaps() -> Any:
     label = dict(zip(categories["code"], categories["label"], strict=True))
     query = _query(run)
     return render_template(
-        "analysis/gaps.html", parts=parts, run=run, options=analysis.options,
+        "gaps/gaps.html", parts=parts, run=run, options=analysis.options,
         summary=summary, rollup=patch_table(run).to_dict("records"),
         categories=categories.to_dict("records"), category_label=label.get(
             analysis.options.category, analysis.options.category),
@@ -365,7 +364,7 @@ def plan() -> Any:
                  patches=run.inputs.outlines, tile_url=settings.tile_url,
                  tile_attribution=settings.tile_attribution, vendor_url=_vendor())
     return render_template(
-        "analysis/plan.html", parts=map_parts(m), run=run, options=run.analysis.options,
+        "gaps/plan.html", parts=map_parts(m), run=run, options=run.analysis.options,
         funding=funding, plan=table.to_dict("records"), attrs=table.attrs,
         funded=len(funded), total=float(funded["amount_gbp"].sum()), seconds=seconds,
         query=_plan_query(run, funding), gap_query=_query(run),

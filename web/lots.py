@@ -1,7 +1,7 @@
 """The lots page: design contiguous balanced lots, see their profiles, save, export, compare.
 
-Views are thin: they read the query, call :func:`mapping.lots.design_lots` (seeded, so the
-same query always gives the same design) and :func:`mapping.lot_profile.lot_profile`, and
+Views are thin: they read the query, call :func:`mapping.lots.design.design_lots` (seeded, so the
+same query always gives the same design) and :func:`mapping.lots.profile.lot_profile`, and
 render. A search stops at :data:`DESIGN_SECONDS` so one request cannot hold a server thread
 for long, and the last few designs are kept in memory (:func:`run_design`), so a page, its
 downloads and saving it reuse one run.
@@ -27,15 +27,16 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mapping import schema as S
-from mapping.area_store import list_layers, list_patch_sets
 from mapping.errors import Problem, ValidationError
-from mapping.lot_profile import (
+from mapping.lots.design import MAX_K, LotDesign, LotSettings, design_lots
+from mapping.lots.measures import MEASURES, available_measures
+from mapping.lots.profile import (
     check_lot_rules,
     compare_designs,
     lot_profile,
     profile_inputs_from_store,
 )
-from mapping.lot_store import (
+from mapping.lots.store import (
     MAX_NAME,
     SMALL_AREA_LAYER,
     WARD_LAYER,
@@ -48,10 +49,10 @@ from mapping.lot_store import (
     patch_set_layer,
     save_lot_design,
 )
-from mapping.lots import MAX_K, MEASURES, LotDesign, LotSettings, available_measures, design_lots
-from mapping.register import organisations_frame
-from mapping.render import map_parts
-from mapping.render_lots import balance_chart_svg, lot_colour, lots_map
+from mapping.maps.asset_map import map_parts
+from mapping.maps.lots import balance_chart_svg, lot_colour, lots_map
+from mapping.places.store import list_layers, list_patch_sets
+from mapping.register.records import organisations_frame
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.exports import csv_response

@@ -9,22 +9,15 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
-from mapping.area_store import list_layers, list_patch_sets, load_area_layer, load_patches
-from mapping.demo import demo_sources
-from mapping.directory import filter_assets
-from mapping.postcodes import CODEPOINT_ATTRIBUTION
-from mapping.register import assets_frame
-from mapping.render import (
-    DEFAULT_MEASURE,
-    MEASURES,
-    NO_MEASURE,
-    asset_map,
-    available_measures,
-    choropleth_classes,
-    map_parts,
-)
-from mapping.spend_store import datasets_frame
-from mapping.taxonomy import category_lookup, load_categories
+from mapping.boroughs.demo import demo_sources
+from mapping.maps.asset_map import asset_map, map_parts
+from mapping.maps.legend import DEFAULT_MEASURE, MEASURES, NO_MEASURE, available_measures, choropleth_classes
+from mapping.places.postcodes import CODEPOINT_ATTRIBUTION
+from mapping.places.store import list_layers, list_patch_sets, load_area_layer, load_patches
+from mapping.register.directory import filter_assets
+from mapping.register.records import assets_frame
+from mapping.register.taxonomy import category_lookup, load_categories
+from mapping.spend.store import datasets_frame
 from web.auth import visible_statuses
 from web.db import get_session, get_settings, get_store
 

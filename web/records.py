@@ -1,10 +1,10 @@
 """Officer editing of assets and organisations, their detail pages and their edit history.
 
 A form's row goes through the same validation as an import row
-(:func:`mapping.importers.prepare_assets`, :func:`mapping.importers.prepare_organisations`),
+(:func:`mapping.register.importers.prepare_assets`, :func:`mapping.register.importers.prepare_organisations`),
 so postcodes, categories, swapped coordinates and company numbers are checked once, in
-``mapping``. New records are written with :func:`mapping.register.upsert_records`; edits
-with :func:`mapping.register.update_record`, whose optimistic locking refuses a stale edit
+``mapping``. New records are written with :func:`mapping.register.records.upsert_records`; edits
+with :func:`mapping.register.records.update_record`, whose optimistic locking refuses a stale edit
 (409, nothing overwritten) instead of losing the other person's change.
 
 Detail pages are public for active assets and for organisations; proposed and closed
@@ -25,13 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import borough_outline
 from mapping.errors import Problem, StaleEditError, ValidationError
-from mapping.geocode import geocode_frame
-from mapping.importers import prepare_assets, prepare_organisations
-from mapping.legal_forms import classify_legal_form
-from mapping.models import Asset, Organisation, utcnow
-from mapping.register import (
+from mapping.maps.asset_map import map_parts, point_map
+from mapping.maps.legend import OWNERSHIP_COLOURS
+from mapping.places.geocode import geocode_frame
+from mapping.places.store import borough_outline
+from mapping.register.importers import prepare_assets, prepare_organisations
+from mapping.register.legal_forms import classify_legal_form
+from mapping.register.records import (
     RECORD_TYPES,
     history,
     org_identifiers,
@@ -39,8 +40,8 @@ from mapping.register import (
     update_record,
     upsert_records,
 )
-from mapping.render import OWNERSHIP_COLOURS, map_parts, point_map
-from mapping.taxonomy import category_label
+from mapping.register.taxonomy import category_label
+from mapping.store.models import Asset, Organisation, utcnow
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.forms import (
@@ -198,7 +199,7 @@ def _form_page(template: str, form: RecordForm, *, status: int = 200, **context:
 # --- the small map ---------------------------------------------------------------------------
 
 def _point_map(lon: float, lat: float, label: str, colour: str) -> dict[str, str]:
-    """Give the parts of a small map of one point (see :func:`mapping.render.point_map`)."""
+    """Give the parts of a small map of one point (see :func:`mapping.maps.asset_map.point_map`)."""
     settings = get_settings()
     m = point_map(lon, lat, label, colour, outline=borough_outline(get_session()),
                   tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,

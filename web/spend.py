@@ -1,7 +1,7 @@
 """Spend benchmarking pages: upload and check a spend file, review supplier matches, the report.
 
-Views are thin: :mod:`mapping.spend_store` reads and stores, :mod:`mapping.suppliers`
-matches, :mod:`mapping.spend_service` and :mod:`mapping.spend_report` report.
+Views are thin: :mod:`mapping.spend.store` reads and stores, :mod:`mapping.spend.suppliers`
+matches, :mod:`mapping.spend.service` and :mod:`mapping.spend.report` report.
 Reports are public (councils publish this spend as open data); uploading and
 resolving suppliers need the officer role.
 
@@ -36,13 +36,14 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from mapping.errors import Problem, ValidationError
-from mapping.models import Organisation, SupplierMatch
 from mapping.schema import OWNERSHIP_CLASSES
-from mapping.spend import SPEND_COLUMNS, pounds
-from mapping.spend_report import BANDS, FILTERS, LOCALITY, SEGMENTS, Cell, drill_down, shares_chart
-from mapping.spend_service import SpendReport, report_for
-from mapping.spend_store import check_spend, datasets_frame, get_dataset, import_spend, lines_frame
-from mapping.suppliers import METHODS, resolve_supplier, supplier_matches_frame
+from mapping.spend.layout import SPEND_COLUMNS
+from mapping.spend.reading import pounds
+from mapping.spend.report import BANDS, FILTERS, LOCALITY, SEGMENTS, Cell, drill_down, shares_chart
+from mapping.spend.service import SpendReport, report_for
+from mapping.spend.store import check_spend, datasets_frame, get_dataset, import_spend, lines_frame
+from mapping.spend.suppliers import METHODS, resolve_supplier, supplier_matches_frame
+from mapping.store.models import Organisation, SupplierMatch
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.exports import csv_response

@@ -5,7 +5,7 @@ waits in a queue that nothing public reads until an officer approves it (it
 becomes an asset) or rejects it with a reason at ``/submissions``. The form is
 rate-limited per address (``SUBMISSION_RATE_LIMIT``) and carries a honeypot
 field: a bot that fills it is thanked and nothing is stored. The work is done
-in :mod:`mapping.submissions`; these views parse, call it and render.
+in :mod:`mapping.register.submissions`; these views parse, call it and render.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from mapping.area_store import borough_outline, load_area_layer
 from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.models import Submission
-from mapping.render import map_parts
-from mapping.submissions import (
+from mapping.maps.asset_map import map_parts
+from mapping.maps.submissions import location_picker_map, submissions_frame, submissions_map
+from mapping.places.store import borough_outline, load_area_layer
+from mapping.register.submissions import (
     LOCATION,
     MAX_CHARS,
     PENDING,
@@ -41,15 +41,13 @@ from mapping.submissions import (
     decided,
     default_description,
     get_submission,
-    location_picker_map,
     pending,
     reject,
     save_submission,
-    submissions_frame,
-    submissions_map,
     validate_submission,
 )
-from mapping.taxonomy import load_categories
+from mapping.register.taxonomy import load_categories
+from mapping.store.models import Submission
 from web.auth import role_required
 from web.db import get_session, get_settings, get_store
 from web.extensions import limiter
@@ -112,7 +110,7 @@ class TellUsForm(FlaskForm):
         self.category.choices = _category_choices("Not sure")
 
     def values(self) -> dict[str, object]:
-        """Give the typed values, by the names :mod:`mapping.submissions` uses."""
+        """Give the typed values, by the names :mod:`mapping.register.submissions` uses."""
         return {name: self[name].data for name in ("kind", "name", "description", "category",
                                                    "postcode", "lon", "lat", "who_runs_it",
                                                    "contact")}

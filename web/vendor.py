@@ -1,7 +1,7 @@
 """Serve the front-end files that maps need from ``node_modules/``, so nothing loads from the web.
 
-``npm ci`` installs the files from ``package.json``; :data:`mapping.render.VENDOR_FILES` and
-:func:`mapping.render.is_vendor_file` say which of them a browser may fetch. Everything
+``npm ci`` installs the files from ``package.json``; :data:`mapping.maps.asset_map.VENDOR_FILES` and
+:func:`mapping.maps.asset_map.is_vendor_file` say which of them a browser may fetch. Everything
 else under ``node_modules/`` (package manifests, example pages, server scripts) is a 404.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from mapping.config import PROJECT_ROOT
-from mapping.render import is_vendor_file
+from mapping.maps._vendor import is_vendor_file
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 

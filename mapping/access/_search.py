@@ -1,4 +1,4 @@
-"""The search behind :func:`mapping.network.network_costs`: bounded Dijkstra on the junctions.
+"""The search behind :func:`mapping.access.network.network_costs`: bounded Dijkstra on the junctions.
 
 A walking network has many dead ends (cul-de-sacs, paths into parks and estates) and long
 runs of nodes with two neighbours (bends, crossings of other ways). Neither needs to be

@@ -1,7 +1,7 @@
 """A whole gap analysis in one call: demand, supply, travel costs, access, gaps, roll-up.
 
-The pieces are in :mod:`mapping.network` (travel costs), :mod:`mapping.access`
-(E2SFCA, Luo & Qi 2009; 2SFCA, Luo & Wang 2003) and :mod:`mapping.gaps`; the CLI
+The pieces are in :mod:`mapping.access.network` (travel costs), :mod:`mapping.access.catchment`
+(E2SFCA, Luo & Qi 2009; 2SFCA, Luo & Wang 2003) and :mod:`mapping.access.gaps`; the CLI
 and the web page both call :func:`analyse_gaps`, so they always agree. Every
 result carries the travel-cost method, so the straight-line fallback is labelled
 wherever it is shown.
@@ -20,28 +20,17 @@ import shapely
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.access import (
-    AccessSettings,
-    Measure,
-    area_access,
-    demand_from_areas,
-    supply_from_assets,
-)
-from mapping.area_store import list_patch_sets, load_area_layer, load_patches
-from mapping.areas import lookup_by_location
+from mapping.access.catchment import AccessSettings, area_access
+from mapping.access.costs import SNAP_ID, SNAP_ROLE, TravelSettings, unsnapped_frame
+from mapping.access.gaps import flag_gaps, patch_rollup, what_if
+from mapping.access.inputs import Measure, demand_from_areas, supply_from_assets
+from mapping.access.network import WalkingNetwork, travel_costs
 from mapping.errors import Problem, ValidationError
-from mapping.funding import FundingSettings, plan_microfund
-from mapping.gaps import flag_gaps, patch_rollup, what_if
-from mapping.network import (
-    SNAP_ID,
-    SNAP_ROLE,
-    TravelSettings,
-    WalkingNetwork,
-    travel_costs,
-    unsnapped_frame,
-)
-from mapping.register import assets_frame
-from mapping.taxonomy import load_categories
+from mapping.funding.plan import FundingSettings, plan_microfund
+from mapping.places.areas import lookup_by_location
+from mapping.places.store import designed_sets, list_patch_sets, load_area_layer, load_patches
+from mapping.register.records import assets_frame
+from mapping.register.taxonomy import load_categories
 
 #: The access measures a gap analysis can use, and how each is named on pages and exports.
 METHODS: Final = {"e2sfca": "E2SFCA (Luo & Qi 2009)", "2sfca": "2SFCA (Luo & Wang 2003)"}
@@ -301,7 +290,7 @@ def plan_for(
 
     Candidates are the register's active community spaces; the existing sites are
     the analysed category's. Host sites are chosen by the MCLP (Church & ReVelle
-    1974, :func:`mapping.funding.plan_microfund`) over the same travel costs as the
+    1974, :func:`mapping.funding.plan.plan_microfund`) over the same travel costs as the
     analysis (so the fallback label carries through to the plan and its exports).
     """
     options = analysis.options
@@ -390,8 +379,6 @@ def inputs_from_store(session: Session, *, layer: str = AREA_LAYER,
     ValidationError
         If ``patch_set`` is not stored (the message lists those that are).
     """
-    from mapping.lot_store import designed_sets
-
     sets = list_patch_sets(session)
     if patch_set is not None and patch_set not in sets:
         raise ValidationError([Problem(

@@ -20,12 +20,12 @@ label is carried onto every result so a map or table can always say how travel
 was measured. When the table says it was built with a cut-off
 (``attrs["cutoff_min"]``), a measure that would need to see further is refused.
 Areas whose demand point could not be snapped to the network (listed by
-``mapping.network`` in ``attrs["unsnapped"]``) get NaN scores: their access is
+``mapping.access.network`` in ``attrs["unsnapped"]``) get NaN scores: their access is
 unknown, not zero, so they are never reported as gaps by mistake.
 
 The arithmetic matches PySAL ``access`` (``Access.two_stage_fca`` and
 ``Access.enhanced_two_stage_fca`` with ``weights.step_fn``, ``normalize=False``)
-on the same cost table; ``tests/mapping/test_access.py`` checks it to 1e-9.
+on the same cost table; ``tests/mapping/access/test_catchment.py`` checks it to 1e-9.
 Two documented differences in presentation, not arithmetic: an area that
 reaches no site gets access 0 here (PySAL leaves it missing), and a site whose
 catchment holds no demand adds nothing (PySAL would divide by zero).
@@ -43,33 +43,33 @@ Place* 15(4), 1100-1107.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mapping import schema as S
-from mapping.areas import require_crs
+from mapping.access.costs import (
+    COST_COLUMNS,
+    COST_DEMAND,
+    COST_METRES,
+    COST_MINUTES,
+    COST_SUPPLY,
+    _check_reach,
+    checked_costs,
+    cost_method,
+    unsnapped_ids,
+)
+from mapping.access.inputs import DEMAND, ID, PEOPLE, SUPPLY
 from mapping.errors import Problem, ValidationError
-from mapping.network import COST_COLUMNS, COST_DEMAND, COST_METRES, COST_MINUTES, COST_SUPPLY
 from mapping.tables import rows_where
 
-# --- the cost-table contract: mapping.network owns the names --------------------------
+# --- the cost-table contract: mapping.access.network owns the names --------------------------
 DEMAND_ID: Final = COST_DEMAND
 SUPPLY_ID: Final = COST_SUPPLY
 METRES: Final = COST_METRES
 MINUTES: Final = COST_MINUTES
 
-# --- demand, supply and result columns ------------------------------------------------
-ID: Final = "id"
-DEMAND: Final = "demand"
-PEOPLE: Final = "people"
-IMD_WEIGHT: Final = "imd_weight"
-POINT_METHOD: Final = "point_method"
-SUPPLY: Final = "supply"
 ACCESS: Final = "access"
 ACCESS_2SFCA: Final = "access_2sfca"
 NEAREST_MINUTES: Final = "nearest_minutes"
@@ -79,11 +79,6 @@ WITHIN: Final = "within"
 PEOPLE_WITHIN: Final = "people_within"
 WITHIN_CUTOFF: Final = "within_cutoff"
 SNAPPED: Final = "snapped"
-
-Measure = Literal["population", "population_65_plus"]
-MEASURES: Final = (S.POPULATION, S.POPULATION_65_PLUS)
-CentroidMethod = Literal["geometric", "representative"]
-CENTROID_METHODS: Final = ("geometric", "representative")
 
 
 @dataclass(frozen=True)
@@ -141,250 +136,6 @@ class AccessSettings:
         """Give the settings as plain JSON-ready values (for result attrs and the web)."""
         return {"step_weights": [[float(b), float(w)] for b, w in self.step_weights],
                 "cutoff_min": float(self.cutoff_min)}
-
-
-# --- demand and supply --------------------------------------------------------------------
-
-
-def demand_from_areas(
-    areas: gpd.GeoDataFrame,
-    *,
-    measure: Measure = "population",
-    imd_weighting: bool = False,
-    centroid: CentroidMethod = "geometric",
-) -> gpd.GeoDataFrame:
-    """Give each area's demand at one point: ``id``, ``people``, ``imd_weight``, ``demand``, point.
-
-    Parameters
-    ----------
-    areas
-        Small areas (LSOA 2021 from ``load_area_layer``) with ``code``, the
-        ``measure`` column and, for IMD weighting, ``imd_decile``.
-    measure
-        ``"population"`` (all usual residents) or ``"population_65_plus"``.
-    imd_weighting
-        Weight demand by deprivation: ``weight = 1 + (10 - decile) / 9``, so an
-        area in IMD decile 1 (most deprived) counts double, decile 10 counts
-        once, and the steps between are equal. ``people`` stays unweighted.
-    centroid
-        Where an area's demand sits. ``"geometric"``: the polygon's centroid in
-        EPSG:27700, moved to shapely's representative point (always inside the
-        polygon) where the centroid falls outside its own area (8 of Newham's
-        185 LSOAs), so demand never snaps to a street in the next area.
-        ``"representative"``: the representative point for every area.
-        Population-weighted centroids are not offered: they need Output Area
-        populations as weights, and those are not in the data for 2021.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per area in input order, points in EPSG:27700; ``point_method``
-        says which point each area got. Attrs: ``measure``, ``imd_weighting``,
-        ``centroid``.
-
-    Raises
-    ------
-    ValidationError
-        Every missing column, duplicate or blank code, and missing, negative
-        or out-of-range value, at once.
-    """
-    require_crs(areas, what="area layer")
-    problems: list[Problem] = []
-    if measure not in MEASURES:
-        problems.append(Problem(f"measure '{measure}' is not one of {', '.join(MEASURES)}",
-                                field="measure"))
-    if centroid not in CENTROID_METHODS:
-        extra = (" (population-weighted centroids need 2021 Output Area populations, which "
-                 "are not in the data)" if "pop" in str(centroid) else "")
-        problems.append(Problem(f"centroid '{centroid}' is not one of "
-                                f"{', '.join(CENTROID_METHODS)}{extra}", field="centroid"))
-    needed = [S.AREA_CODE, measure] + ([S.IMD_DECILE] if imd_weighting else [])
-    problems += [Problem(f"column '{c}' is missing", field=c) for c in needed
-                 if c not in areas.columns]
-    if problems:
-        raise ValidationError(problems, summary="cannot compute demand")
-    codes = areas[S.AREA_CODE].astype("string")
-    for i in rows_where(codes.isna() | (codes.str.strip() == "")):
-        problems.append(Problem("area code is empty", row=i + 1, field=S.AREA_CODE))
-    for i in rows_where(codes.duplicated() & codes.notna()):
-        problems.append(Problem(f"area code '{codes.iloc[i]}' appears more than once", row=i + 1,
-                                field=S.AREA_CODE))
-    people = pd.to_numeric(areas[measure], errors="coerce").astype(float)
-    for i in rows_where((people.isna() | (people < 0)).to_numpy()):
-        problems.append(Problem(f"{measure} is missing or negative", row=i + 1, field=measure))
-    weight = pd.Series(1.0, index=areas.index)
-    if imd_weighting:
-        decile = pd.to_numeric(areas[S.IMD_DECILE], errors="coerce").astype(float)
-        bad = decile.isna() | ~decile.isin(list(range(1, 11)))
-        for i in rows_where(bad.to_numpy()):
-            problems.append(Problem("IMD decile must be a whole number from 1 to 10", row=i + 1,
-                                    field=S.IMD_DECILE))
-        weight = 1.0 + (10.0 - decile) / 9.0
-    empty = areas.geometry.isna() | areas.geometry.is_empty
-    for i in rows_where(empty.to_numpy()):
-        problems.append(Problem("geometry is empty", row=i + 1, field="geometry"))
-    if problems:
-        raise ValidationError(problems, summary="cannot compute demand")
-    metric = areas.geometry.to_crs(S.METRIC_CRS)
-    inner = metric.representative_point()
-    if centroid == "geometric":
-        centres = metric.centroid
-        use_centre = centres.within(metric).to_numpy()
-        points = np.where(use_centre, np.asarray(centres.array), np.asarray(inner.array))
-        method = np.where(use_centre, "centroid", "representative point (centroid outside)")
-    else:
-        points = np.asarray(inner.array)
-        method = np.full(len(areas), "representative point")
-    out = gpd.GeoDataFrame(
-        {ID: codes.astype(object).to_numpy(), PEOPLE: people.to_numpy(),
-         IMD_WEIGHT: weight.to_numpy(dtype=float), DEMAND: (people * weight).to_numpy(),
-         POINT_METHOD: method},
-        geometry=gpd.GeoSeries(points, crs=S.METRIC_CRS).values, crs=S.METRIC_CRS,
-    )
-    out.attrs = {"measure": measure, "imd_weighting": imd_weighting, "centroid": centroid}
-    return out
-
-
-def select_assets(
-    assets: gpd.GeoDataFrame,
-    *,
-    category: str | Sequence[str] | None = None,
-    generative_only: bool = False,
-    include_national: bool = False,
-    status: Sequence[str] | None = ("active",),
-) -> gpd.GeoDataFrame:
-    """Give the assets that pass the filters (a new frame; each filter left as ``None`` is off).
-
-    ``generative_only`` keeps ownership class ``generative`` ("access to locally
-    generative provision"); nationally operating organisations are generative
-    by legal form but less *locally* generative (DESIGN.md), so they are left
-    out unless ``include_national``.
-    """
-    require_crs(assets, what="assets")
-    wanted = {S.EXTERNAL_ID: True, S.CATEGORY: category is not None,
-              S.OWNERSHIP_CLASS: generative_only, S.STATUS: status is not None}
-    problems = [Problem(f"column '{c}' is missing", field=c) for c, need in wanted.items()
-                if need and c not in assets.columns]
-    if problems:
-        raise ValidationError(problems, summary="cannot select assets")
-    keep = pd.Series(True, index=assets.index)
-    if category is not None:
-        keep &= assets[S.CATEGORY].isin([category] if isinstance(category, str) else list(category))
-    if status is not None:
-        keep &= assets[S.STATUS].isin(list(status))
-    if generative_only:
-        keep &= assets[S.OWNERSHIP_CLASS] == "generative"
-        if not include_national and S.NATIONAL_FOOTPRINT in assets.columns:
-            keep &= ~assets[S.NATIONAL_FOOTPRINT].fillna(False).astype(bool)
-    return assets.loc[keep.to_numpy()].copy()
-
-
-def supply_from_assets(
-    assets: gpd.GeoDataFrame,
-    *,
-    category: str | Sequence[str] | None = None,
-    generative_only: bool = False,
-    include_national: bool = False,
-    status: Sequence[str] | None = ("active",),
-) -> gpd.GeoDataFrame:
-    """Give each site's supply: ``id`` (external id), ``supply``, category, ownership, point.
-
-    Supply is the asset's ``capacity``; when it is unknown, not a number, or
-    not above 0, the site counts as 1 (DESIGN.md). The filters are those of
-    :func:`select_assets` (active sites only by default). Assets with no
-    location cannot be reached and are left out; their ids are listed in
-    ``attrs["no_location"]``. Points are in EPSG:27700.
-    """
-    chosen = select_assets(assets, category=category, generative_only=generative_only,
-                           include_national=include_national, status=status)
-    ids = chosen[S.EXTERNAL_ID].astype("string")
-    dupes = ids[ids.duplicated()].dropna().unique().tolist()
-    if dupes:
-        raise ValidationError([Problem(f"asset id '{d}' appears more than once",
-                                       field=S.EXTERNAL_ID) for d in dupes],
-                              summary="cannot compute supply")
-    geoms = chosen.geometry
-    located = ~(geoms.isna() | geoms.is_empty)
-    if located.any():
-        xy = geoms[located].get_coordinates()
-        located.loc[located] = np.isfinite(xy.to_numpy()).all(axis=1)
-    capacity = (pd.to_numeric(chosen[S.CAPACITY], errors="coerce").astype(float)
-                if S.CAPACITY in chosen.columns else pd.Series(np.nan, index=chosen.index))
-    supply = capacity.where(capacity > 0, 1.0)
-    data: dict[str, Any] = {ID: ids.astype(object), SUPPLY: supply}
-    for column in (S.CATEGORY, S.OWNERSHIP_CLASS):
-        if column in chosen.columns:
-            data[column] = chosen[column]
-    frame = pd.DataFrame(data)[located.to_numpy()]
-    out = gpd.GeoDataFrame(frame.reset_index(drop=True),
-                           geometry=geoms[located].to_crs(S.METRIC_CRS).values,
-                           crs=S.METRIC_CRS)
-    out.attrs = {"category": category, "generative_only": generative_only,
-                 "no_location": ids[~located.to_numpy()].dropna().tolist()}
-    return out
-
-
-# --- checking inputs ----------------------------------------------------------------------
-
-
-def cost_method(costs: pd.DataFrame) -> str:
-    """Give the cost table's method label, e.g. ``"network"`` or ``"straight line × 1.3"``."""
-    label = costs.attrs.get("method")
-    if not isinstance(label, str) or not label.strip():
-        raise ValidationError([Problem(
-            "the cost table has no attrs['method'] label; set it to 'network' or, for the "
-            "fallback, e.g. 'straight line × 1.3' so results say how travel was measured",
-            field="attrs.method")], summary="unlabelled cost table")
-    return label
-
-
-def unsnapped_ids(costs: pd.DataFrame, role: str = "demand") -> list[Any]:
-    """Give the ids of the points of ``role`` that the cost table left out as off the network."""
-    return [getattr(p, "id", None) for p in costs.attrs.get("unsnapped", ())
-            if getattr(p, "role", None) == role]
-
-
-def _check_reach(costs: pd.DataFrame, minutes: float, *, what: str) -> None:
-    """Refuse a measure that needs pairs further than the cost table was built to hold."""
-    table_cutoff = costs.attrs.get("cutoff_min")
-    if table_cutoff is not None and minutes > float(table_cutoff) + 1e-9:
-        raise ValidationError([Problem(
-            f"{what} needs pairs up to {minutes:g} minutes but the cost table only holds pairs "
-            f"within {float(table_cutoff):g} minutes; build it with a cut-off of at least "
-            f"{minutes:g}", field="cutoff_min")], summary="cost table too short")
-
-
-def checked_costs(costs: pd.DataFrame) -> pd.DataFrame:
-    """Give a validated copy of a cost table (the four columns, a fresh index, attrs kept)."""
-    if not isinstance(costs, pd.DataFrame):
-        raise TypeError(f"costs must be a pandas DataFrame, got {type(costs).__name__}")
-    missing = [Problem(f"column '{c}' is missing", field=c) for c in COST_COLUMNS
-               if c not in costs.columns]
-    if missing:
-        raise ValidationError(missing, summary="not a cost table")
-    cost_method(costs)
-    out = costs[list(COST_COLUMNS)].reset_index(drop=True)
-    for column in (DEMAND_ID, SUPPLY_ID):
-        if isinstance(out[column].dtype, pd.CategoricalDtype):
-            # The builders' categorical ids, as plain ids: sorts and ties go by id, not by code.
-            out[column] = out[column].astype(out[column].cat.categories.dtype)
-    problems: list[Problem] = []
-    for column in (METRES, MINUTES):
-        values = pd.to_numeric(out[column], errors="coerce").astype(float)
-        for i in rows_where((values.isna() | (values < 0)).to_numpy())[:20]:
-            problems.append(Problem(f"{column} is missing or negative", row=i + 1, field=column))
-        out[column] = values
-    # Pairs as one integer each: far cheaper to check for repeats than pairs of strings.
-    d_codes, d_uniques = pd.factorize(out[DEMAND_ID])
-    s_codes, _ = pd.factorize(out[SUPPLY_ID])
-    pair_keys = pd.Series(d_codes.astype(np.int64) * (int(s_codes.max(initial=0)) + 1) + s_codes)
-    for i in rows_where(pair_keys.duplicated().to_numpy())[:20]:
-        problems.append(Problem(f"pair ({out.at[i, DEMAND_ID]}, {out.at[i, SUPPLY_ID]}) appears "
-                                "more than once", row=i + 1))
-    if problems:
-        raise ValidationError(problems, summary="invalid cost table")
-    out.attrs = dict(costs.attrs)
-    return out
 
 
 def _keyed(frame: pd.DataFrame, value: str, *, what: str) -> pd.Series:
@@ -680,7 +431,7 @@ def people_within(costs: pd.DataFrame, demand: pd.DataFrame, *, minutes: float |
 
 def area_access(costs: pd.DataFrame, demand: pd.DataFrame, supply: pd.DataFrame, *,
                 settings: AccessSettings | None = None) -> pd.DataFrame:
-    """Give every measure per area in one frame, ready for :mod:`mapping.gaps`.
+    """Give every measure per area in one frame, ready for :mod:`mapping.access.gaps`.
 
     Columns: ``people``, ``demand``, ``access`` (E2SFCA, Luo & Qi 2009),
     ``access_2sfca`` (2SFCA, Luo & Wang 2003, binary at ``cutoff_min``),

@@ -1,6 +1,6 @@
 """Provision gaps: normalised access, gap flags, patch roll-ups, and 'what if' new sites.
 
-Access scores come from :mod:`mapping.access` (E2SFCA, Luo & Qi 2009; 2SFCA,
+Access scores come from :mod:`mapping.access.catchment` (E2SFCA, Luo & Qi 2009; 2SFCA,
 Luo & Wang 2003). Here they are compared with the borough: a score is divided
 by the borough's population-weighted mean, so 1 is the borough average and 0.5
 is half of it. An area is a *gap* (DESIGN.md) when its access is below half
@@ -23,24 +23,20 @@ import numpy as np
 import pandas as pd
 
 from mapping import schema as S
-from mapping.access import (
+from mapping.access.catchment import (
     ACCESS,
-    ID,
     NEAREST_MINUTES,
-    PEOPLE,
     SNAPPED,
-    SUPPLY,
     SUPPLY_ID,
     WITHIN_CUTOFF,
     AccessSettings,
     area_access,
-    checked_costs,
-    cost_method,
     people_of,
-    select_assets,
 )
-from mapping.areas import require_crs
+from mapping.access.costs import checked_costs, cost_method
+from mapping.access.inputs import ID, PEOPLE, SUPPLY, select_assets
 from mapping.errors import Problem, ValidationError
+from mapping.places.areas import require_crs
 from mapping.tables import rows_where
 
 NORMALISED: Final = "normalised"
@@ -50,7 +46,7 @@ NONE_WITHIN_CUTOFF: Final = "none_within_cutoff"
 GAP: Final = "gap"
 GAP_FLAGS: Final = (BELOW_HALF_MEAN, BOTTOM_QUINTILE, NONE_WITHIN_CUTOFF)
 
-#: Computes a cost table (mapping.access contract) from demand points to new supply points.
+#: Computes a cost table (mapping.access.catchment contract) from demand points to new supply points.
 CostFunction = Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], pd.DataFrame]
 
 
@@ -77,8 +73,8 @@ def normalise_access(access: pd.DataFrame, demand: pd.DataFrame | None = None, *
     Parameters
     ----------
     access
-        Scores indexed by area id (from :func:`mapping.access.e2sfca` or
-        :func:`mapping.access.area_access`).
+        Scores indexed by area id (from :func:`mapping.access.catchment.e2sfca` or
+        :func:`mapping.access.catchment.area_access`).
     demand
         The demand frame whose ``people`` (or ``demand``) weight the mean; when
         ``None``, ``access`` must carry a ``people`` column itself. People are
@@ -125,7 +121,7 @@ def flag_gaps(area_results: pd.DataFrame, demand: pd.DataFrame | None = None, *,
     Parameters
     ----------
     area_results
-        Per area (from :func:`mapping.access.area_access`): ``column``,
+        Per area (from :func:`mapping.access.catchment.area_access`): ``column``,
         ``within_cutoff`` and either ``normalised`` or what
         :func:`normalise_access` needs.
     demand
@@ -341,7 +337,7 @@ def what_if(
     costs
         The cost table for ``demand`` × the existing ``supply``.
     demand, supply
-        As for :func:`mapping.access.area_access`.
+        As for :func:`mapping.access.catchment.area_access`.
     proposed
         Proposed sites as points (any CRS), optionally with ``id`` and
         ``capacity`` (see :func:`proposed_supply`).

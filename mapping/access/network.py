@@ -1,38 +1,18 @@
 """Travel costs: walking distances and times between demand points and supply sites.
 
-The walking network comes from :mod:`mapping.walk_graph` (OpenStreetMap through osmnx,
+The walking network comes from :mod:`mapping.access.walk_graph` (OpenStreetMap through osmnx,
 cached as GraphML); :func:`prepare_network` makes it ready for queries. Three pure
 functions turn points into a *cost table*:
 
 - :func:`network_costs` snaps points to the network and runs one bounded, multi-source
   Dijkstra from the supply sites (``scipy.sparse.csgraph``);
-- :func:`straight_line_costs` is the fallback when there is no network: straight-line
-  distance × a circuity factor, always labelled so;
+- :func:`mapping.access.costs.straight_line_costs` is the fallback when there is no
+  network: straight-line distance × a circuity factor, always labelled so;
 - :func:`travel_costs` is the one entry point: the network when a graph is given, else the
   fallback.
 
-The cost table (the contract with :mod:`mapping.access`)
--------------------------------------------------------
-A :class:`pandas.DataFrame` in long form, one row per (demand point, supply site) pair that
-is reachable within the cut-off (``metres <= cutoff_min * walk_speed_m_per_min``), in the
-order the search finds them (the same for the same inputs; sort it to read it):
-
-- :data:`COST_DEMAND` (``"demand_id"``), :data:`COST_SUPPLY` (``"supply_id"``): the ids
-  from the inputs' id columns, as categoricals whose categories are all the input ids, in
-  input order and with their dtype (a cost table repeats each id many times: codes are
-  cheap to build and to look up; they compare, merge and export like the ids);
-- :data:`COST_METRES` (``"metres"``), :data:`COST_MINUTES` (``"minutes"``): float64;
-  ``minutes = metres / walk_speed_m_per_min``.
-
-Pairs that are not in the table are not reachable within the cut-off. ``table.attrs``:
-
-- ``"method"``: :data:`NETWORK_METHOD` (``"network"``) or :func:`fallback_label`
-  (``"straight line × 1.3"``): show it on every page and export built from the table;
-- ``"walk_speed_m_per_min"``, ``"cutoff_min"``, ``"cutoff_m"``: floats;
-- ``"unsnapped"``: a tuple of :class:`UnsnappedPoint`, the points left out because they
-  are further than ``max_snap_m`` from the network (always empty for the fallback);
-  :func:`unsnapped_frame` gives them as a DataFrame. It is a tuple, not a DataFrame,
-  because pandas compares ``attrs`` in ``concat``/``merge`` and a DataFrame there raises.
+The cost table each gives, and the straight-line fallback, are described in
+:mod:`mapping.access.costs`.
 
 Distances
 ---------
@@ -52,124 +32,37 @@ Mathematik*, 1, 269-271 (bounded multi-source run: ``scipy.sparse.csgraph.dijkst
 Walking speeds: 80 m/min (4.8 km/h) is the usual planning figure; about 70 m/min suits
 people over 65 (e.g. Bohannon, R. W. (1997), Comfortable and maximum walking speed of
 adults aged 20-79 years, *Age and Ageing*, 26(1), 15-19).
-
-Circuity: straight-line distance under-states walking distance by about a third in
-cities (Barthélemy, M. (2011), Spatial networks, *Physics Reports*, 499, 1-101; Boeing, G.
-(2019), Urban spatial order, *Applied Network Science*, 4, 67), hence the default 1.3.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
-import shapely
 from scipy.sparse import csr_array
 from scipy.spatial import cKDTree
 
-from mapping._walk_search import Core, core_of, network_pairs
-from mapping.areas import require_crs
+from mapping.access._search import Core, core_of, network_pairs
+from mapping.access.costs import (
+    _METRIC,
+    NETWORK_METHOD,
+    SNAP_ID,
+    SNAP_M,
+    TravelSettings,
+    _cost_table,
+    _label,
+    _point_xy,
+    _unsnapped,
+    straight_line_costs,
+)
 from mapping.errors import CRSError, Problem, ValidationError
 from mapping.schema import METRIC_CRS
-
-# --- the cost-table contract --------------------------------------------------------
-COST_DEMAND: Final = "demand_id"
-COST_SUPPLY: Final = "supply_id"
-COST_METRES: Final = "metres"
-COST_MINUTES: Final = "minutes"
-COST_COLUMNS: Final = (COST_DEMAND, COST_SUPPLY, COST_METRES, COST_MINUTES)
-
-#: ``table.attrs`` keys.
-ATTR_METHOD: Final = "method"
-ATTR_WALK_SPEED: Final = "walk_speed_m_per_min"
-ATTR_CUTOFF_MIN: Final = "cutoff_min"
-ATTR_CUTOFF_M: Final = "cutoff_m"
-ATTR_UNSNAPPED: Final = "unsnapped"
-
-#: ``attrs["method"]`` of a table computed on the walking network.
-NETWORK_METHOD: Final = "network"
-
-#: A walking speed for people over 65, in metres per minute.
-OLDER_WALK_SPEED_M_PER_MIN: Final = 70.0
-
-# Columns of the snapping report.
-SNAP_ID: Final = "id"
-SNAP_ROLE: Final = "role"
-SNAP_M: Final = "snap_m"
-
-_METRIC: Final = pyproj.CRS.from_user_input(METRIC_CRS)
-
-
-def fallback_label(circuity: float) -> str:
-    """Give the ``attrs["method"]`` label of the straight-line fallback, e.g. "straight line × 1.3".
-
-    Parameters
-    ----------
-    circuity
-        The circuity factor the straight-line distances were multiplied by.
-    """
-    return f"straight line × {circuity:g}"
-
-
-def is_fallback(table: pd.DataFrame) -> bool:
-    """Give whether a cost table was computed without the walking network."""
-    return table.attrs.get(ATTR_METHOD) != NETWORK_METHOD
-
-
-@dataclass(frozen=True)
-class TravelSettings:
-    """Settings of the travel-cost methods; one line of help per field, units in the names."""
-
-    walk_speed_m_per_min: float = 80.0
-    """Walking speed that turns metres into minutes (70 suits people over 65)."""
-
-    max_snap_m: float = 250.0
-    """Furthest a point may be from the nearest network node; further points are reported, not used."""
-
-    circuity_factor: float = 1.3
-    """Straight-line distance is multiplied by this when there is no network (the fallback)."""
-
-    cutoff_min: float = 15.0
-    """Longest walk, in minutes, kept in a cost table; longer pairs are left out."""
-
-    def __post_init__(self) -> None:
-        checks = (
-            ("walk_speed_m_per_min", self.walk_speed_m_per_min > 0, "must be more than 0"),
-            ("max_snap_m", self.max_snap_m >= 0, "must be 0 or more"),
-            ("circuity_factor", self.circuity_factor >= 1, "must be 1 or more"),
-            ("cutoff_min", self.cutoff_min > 0, "must be more than 0"),
-        )
-        problems = [
-            Problem(f"{reason}, got {getattr(self, name)!r}", field=name)
-            for name, ok, reason in checks
-            if not (ok and math.isfinite(getattr(self, name)))
-        ]
-        if problems:
-            raise ValidationError(problems, summary="Travel settings are not valid")
-
-    @property
-    def cutoff_m(self) -> float:
-        """Give the cut-off as a distance: ``cutoff_min * walk_speed_m_per_min`` metres."""
-        return self.cutoff_min * self.walk_speed_m_per_min
-
-
-@dataclass(frozen=True)
-class UnsnappedPoint:
-    """A point left out of a cost table because it is too far from the walking network."""
-
-    role: str
-    """``"demand"`` or ``"supply"``."""
-    id: Hashable
-    """The point's id, from the input's id column."""
-    snap_m: float
-    """Distance to the nearest network node, in EPSG:27700 metres."""
 
 
 class Snapped(NamedTuple):
@@ -199,7 +92,7 @@ class WalkingNetwork:
     adjacency: csr_array
     """Edge lengths in metres, symmetric (walking is two-way), shortest of parallel edges."""
     core: Core
-    """The junctions the search runs on, their chains and dead-end trees (:mod:`mapping._walk_search`)."""
+    """The junctions the search runs on, their chains and dead-end trees (:mod:`mapping.access._search`)."""
 
 
 def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
@@ -210,13 +103,13 @@ def prepare_network(graph: nx.MultiDiGraph) -> WalkingNetwork:
     result wherever a graph is accepted. Each edge is entered in both directions, and of
     parallel edges the shortest is kept (``nx.to_scipy_sparse_array`` would add them up).
     Self-loops are dropped. The junctions, chains and dead-end trees the search uses are
-    found here too (:func:`mapping._walk_search.core_of`).
+    found here too (:func:`mapping.access._search.core_of`).
 
     Parameters
     ----------
     graph
         A walking network in EPSG:27700: nodes with ``x``/``y``, edges with ``length`` in
-        metres (:func:`mapping.walk_graph.walking_graph_from_xml`).
+        metres (:func:`mapping.access.walk_graph.walking_graph_from_xml`).
 
     Raises
     ------
@@ -275,44 +168,6 @@ def _adjacency(graph: nx.Graph, ids: pd.Index) -> csr_array:
 
 def _network(graph: nx.MultiDiGraph | WalkingNetwork) -> WalkingNetwork:
     return graph if isinstance(graph, WalkingNetwork) else prepare_network(graph)
-
-
-class _Points(NamedTuple):
-    """Checked points: EPSG:27700 coordinates and the ids, unique, as an index."""
-
-    xy: np.ndarray
-    ids: pd.Index
-
-
-def _point_xy(points: gpd.GeoDataFrame, *, id_column: str, what: str) -> _Points:
-    """Give the EPSG:27700 coordinates and ids of ``points``, after checking ids and geometry."""
-    require_crs(points, what=what)
-    if id_column not in points.columns:
-        raise ValidationError([Problem(f"no id column {id_column!r}", field=id_column)],
-                              summary=f"{what} is not valid")
-    problems: list[Problem] = []
-    column = points[id_column]
-    # Hashed once: the index keeps is_unique, so the cost table's categories reuse it.
-    ids = pd.Index(column.array, name=id_column)
-    if ids.hasnans or not ids.is_unique:
-        for row in np.flatnonzero(column.isna().to_numpy()):
-            problems.append(Problem("id is missing", row=int(row) + 1, field=id_column))
-        for row in np.flatnonzero(column.duplicated().to_numpy() & column.notna().to_numpy()):
-            problems.append(Problem(f"id {column.iloc[row]!r} is repeated", row=int(row) + 1,
-                                    field=id_column))
-    geometry = points.geometry
-    if not geometry.crs.equals(_METRIC):
-        geometry = geometry.to_crs(_METRIC)
-    values = geometry.to_numpy()
-    not_point = (shapely.get_type_id(values) != 0) | shapely.is_empty(values)
-    for row in np.flatnonzero(not_point):
-        problems.append(Problem("geometry must be a point (for an area, give its representative "
-                                "point or population-weighted centroid)", row=int(row) + 1,
-                                field="geometry"))
-    if problems:
-        problems.sort(key=lambda p: p.row or 0)
-        raise ValidationError(problems, summary=f"{what} is not valid")
-    return _Points(shapely.get_coordinates(values).astype("float64").reshape(len(values), 2), ids)
 
 
 def _snap(network: WalkingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -382,7 +237,7 @@ def network_costs(
     together (the side with fewer distinct nodes: usually the supply sites), stopped at the
     cut-off distance (Dijkstra 1959), in chunks of sources to bound memory. It searches the
     network's junctions only: dead-end trees and chains of two-neighbour nodes are walked
-    once, when the network is prepared (:mod:`mapping._walk_search`), with the same
+    once, when the network is prepared (:mod:`mapping.access._search`), with the same
     distances as a search over every node (summed in another order, so equal to about
     1e-12 m; a pair within 1 µm of the cut-off counts as on it). A pair's distance is the
     demand point's snap distance + the network path + the supply site's snap distance, and
@@ -434,57 +289,6 @@ def network_costs(
     return _label(table, NETWORK_METHOD, settings, unsnapped)
 
 
-def straight_line_costs(
-    demand: gpd.GeoDataFrame,
-    supply: gpd.GeoDataFrame,
-    *,
-    settings: TravelSettings | None = None,
-    id_column: str = "id",
-) -> pd.DataFrame:
-    """Give the cost table by straight-line distance × circuity: the fallback with no network.
-
-    Distances are measured in EPSG:27700 and multiplied by ``settings.circuity_factor``
-    (1.3 by default: walking routes in cities are about a third longer than the straight
-    line; Barthélemy 2011, Boeing 2019). Vectorised with a k-d tree
-    (``cKDTree.sparse_distance_matrix``) bounded at ``cutoff_m / circuity``. The table's
-    ``attrs["method"]`` is :func:`fallback_label`, e.g. "straight line × 1.3": show it
-    wherever the figures appear.
-
-    Parameters
-    ----------
-    demand, supply
-        Points with a CRS and a unique id column.
-    settings
-        Walking speed, cut-off and circuity factor; ``None`` means the defaults.
-    id_column
-        The id column of both frames.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The cost table described in the module docstring; ``attrs["unsnapped"]`` is empty.
-
-    Raises
-    ------
-    CRSError, ValidationError
-        If a frame has no CRS, ids are missing or repeated, or a geometry is not a point.
-    """
-    settings = TravelSettings() if settings is None else settings
-    d_points = _point_xy(demand, id_column=id_column, what="demand")
-    s_points = _point_xy(supply, id_column=id_column, what="supply")
-    d_xy, s_xy = d_points.xy, s_points.xy
-    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    if len(d_xy) and len(s_xy):
-        found = cKDTree(d_xy).sparse_distance_matrix(
-            cKDTree(s_xy), settings.cutoff_m / settings.circuity_factor, output_type="ndarray"
-        )
-        metres = found["v"] * settings.circuity_factor
-        keep = metres <= settings.cutoff_m
-        pairs.append((found["i"][keep], found["j"][keep], metres[keep]))
-    table = _cost_table(d_points.ids, s_points.ids, pairs, settings.walk_speed_m_per_min)
-    return _label(table, fallback_label(settings.circuity_factor), settings, ())
-
-
 def travel_costs(
     demand: gpd.GeoDataFrame,
     supply: gpd.GeoDataFrame,
@@ -504,67 +308,3 @@ def travel_costs(
     return network_costs(graph, demand, supply, settings=settings, id_column=id_column)
 
 
-def unsnapped_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """Give a cost table's ``attrs["unsnapped"]`` as a DataFrame (role, id, snap_m)."""
-    records = table.attrs.get(ATTR_UNSNAPPED, ())
-    return pd.DataFrame(
-        {
-            SNAP_ROLE: pd.Series([p.role for p in records], dtype="str"),
-            SNAP_ID: pd.Series([p.id for p in records], dtype="object"),
-            SNAP_M: pd.Series([p.snap_m for p in records], dtype="float64"),
-        }
-    )
-
-
-def _unsnapped(
-    role: str, ids: pd.Index, snap_m: np.ndarray, max_snap_m: float
-) -> tuple[UnsnappedPoint, ...]:
-    return tuple(
-        UnsnappedPoint(role, ids[i], float(snap_m[i])) for i in np.flatnonzero(snap_m > max_snap_m)
-    )
-
-
-def _cost_table(
-    demand_ids: pd.Index,
-    supply_ids: pd.Index,
-    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-    walk_speed_m_per_min: float,
-) -> pd.DataFrame:
-    """Give the long table of (demand row, supply row, metres) pairs, in the order found."""
-    d = np.concatenate([np.empty(0, "intp")] + [p[0] for p in pairs]).astype("intp")
-    s = np.concatenate([np.empty(0, "intp")] + [p[1] for p in pairs]).astype("intp")
-    metres = np.concatenate([np.empty(0, "float64")] + [p[2] for p in pairs]).astype("float64")
-    return pd.DataFrame(
-        {
-            COST_DEMAND: _id_column(demand_ids, d),
-            COST_SUPPLY: _id_column(supply_ids, s),
-            COST_METRES: metres,
-            COST_MINUTES: metres / walk_speed_m_per_min,
-        },
-        copy=False,
-    )
-
-
-def _id_column(ids: pd.Index, rows: np.ndarray) -> pd.Categorical:
-    """Give ``ids[rows]`` as a categorical over all ``ids`` (unique, checked by :func:`_point_xy`).
-
-    A cost table repeats every id many times: as categorical codes the column takes no
-    string copies to build, and :mod:`mapping.access` reads the codes instead of hashing
-    every row's id again. It compares, merges and writes like the ids themselves.
-    """
-    return pd.Categorical.from_codes(rows, dtype=pd.CategoricalDtype(ids.rename(None)))
-
-
-def _label(
-    table: pd.DataFrame, method: str, settings: TravelSettings, unsnapped: tuple[UnsnappedPoint, ...]
-) -> pd.DataFrame:
-    table.attrs.update(
-        {
-            ATTR_METHOD: method,
-            ATTR_WALK_SPEED: float(settings.walk_speed_m_per_min),
-            ATTR_CUTOFF_MIN: float(settings.cutoff_min),
-            ATTR_CUTOFF_M: float(settings.cutoff_m),
-            ATTR_UNSNAPPED: unsnapped,
-        }
-    )
-    return table

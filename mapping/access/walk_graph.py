@@ -6,7 +6,7 @@ Two loaders build a walking network with osmnx and hand it to one core
 - :func:`walking_graph_from_xml` reads a local ``.osm`` file (offline);
 - :func:`walking_graph_from_place` queries Overpass for a named place (online).
 
-:mod:`mapping.network` turns a graph into travel costs.
+:mod:`mapping.access.network` turns a graph into travel costs.
 
 References
 ----------
@@ -35,7 +35,7 @@ import osmnx as ox
 from osmnx import _overpass
 
 from mapping.errors import DataMissingError, Problem, ValidationError
-from mapping.osm import open_osm_file
+from mapping.osm_files import open_osm_file
 from mapping.schema import METRIC_CRS
 
 # Bump when the way the cached graph is built changes: old cache files are then ignored.
@@ -204,8 +204,6 @@ def _is_walkable(tags: dict[str, str], conditions: list[tuple[str, str | None, A
         if not ok:
             return False
     return True
-
-
 
 
 def _unreadable(path: Path, reason: str) -> ValidationError:

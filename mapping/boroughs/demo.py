@@ -25,18 +25,18 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import add_area_attributes, borough_outline, save_area_layer
-from mapping.areas import areas_from_frame
 from mapping.config import REFERENCE_DIR
 from mapping.errors import DataMissingError, ValidationError
-from mapping.importers import (
+from mapping.places.areas import areas_from_frame
+from mapping.places.store import add_area_attributes, borough_outline, save_area_layer
+from mapping.register.importers import (
     ImportReport,
     prepare_assets,
     prepare_organisations,
     write_assets_in,
 )
-from mapping.register import upsert_records
-from mapping.store import Store
+from mapping.register.records import upsert_records
+from mapping.store.database import Store
 
 Progress = Callable[[str], None]
 

@@ -1,4 +1,4 @@
-"""The ``mapping`` sub-commands for gaps and micro-fund plans (registered on :func:`mapping.cli.main`)."""
+"""The ``mapping`` sub-commands for gaps and micro-fund plans (added to :func:`mapping.cli.main.main`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mapping.cli import Context, handles_errors, main, pass_context, steps
+from mapping.cli._common import Context, handles_errors, pass_context, steps
 from mapping.errors import DataMissingError
 
 _gap_options = [
@@ -40,8 +40,8 @@ def _run_gaps(context: Context, advance: Callable[[str], None], *, category: str
               imd: bool, generative_only: bool, cutoff: float, walk_speed: float,
               osm_file: Path | None, patches: str | None = None, method: str = "e2sfca",
               add_site: tuple[tuple[float, float], ...] = ()) -> tuple[Any, Any, Any]:
-    from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-    from mapping.walk_graph import walking_graph_from_xml
+    from mapping.access.analysis import GapOptions, analyse_gaps, inputs_from_store
+    from mapping.access.walk_graph import walking_graph_from_xml
 
     options = GapOptions(category=category, measure=measure, imd_weighting=imd,
                          generative_only=generative_only, cutoff_min=cutoff,
@@ -89,7 +89,7 @@ def _lon_lat(_ctx: click.Context, _param: click.Parameter,
     return tuple(points)
 
 
-@main.command("analyse-gaps")
+@click.command("analyse-gaps")
 @gap_options
 @click.option("--method", type=click.Choice(["e2sfca", "2sfca"]), default="e2sfca",
               show_default=True, help="Access measure: E2SFCA (stepped weights) or 2SFCA.")
@@ -134,7 +134,7 @@ def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | Non
         click.echo(f"patch roll-up written to {patches_out}")
 
 
-@main.command("plan-microfund")
+@click.command("plan-microfund")
 @gap_options
 @click.option("--budget", type=float, required=True, help="Money to spend, in pounds.")
 @click.option("--grant", type=float, default=500.0, show_default=True,
@@ -153,9 +153,9 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
     import datetime as dt
     import json
 
-    from mapping.funding import FundingSettings, plan_to_csv
-    from mapping.gap_analysis import plan_for
-    from mapping.giving360 import grants_to_360giving
+    from mapping.access.analysis import plan_for
+    from mapping.funding.giving360 import grants_to_360giving
+    from mapping.funding.plan import FundingSettings, plan_to_csv
 
     with steps(4, "micro-fund plan") as advance:
         analysis, inputs, graph = _run_gaps(context, advance, **kwargs)
@@ -180,3 +180,6 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
                                       award_date=dt.date.today(), id_prefix="plan")
         json_out.write_text(json.dumps(package, indent=2), encoding="utf-8")
         click.echo(f"360Giving-shaped plan written to {json_out}")
+
+
+COMMANDS = (analyse_gaps_cmd, plan_microfund_cmd)

@@ -1,4 +1,4 @@
-"""The ``mapping`` sub-commands for designing and checking lots (registered on :func:`mapping.cli.main`)."""
+"""The ``mapping`` sub-commands for designing and checking lots (added to :func:`mapping.cli.main.main`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from mapping.cli import Context, handles_errors, main, pass_context, steps
+from mapping.cli._common import Context, handles_errors, pass_context, steps
 from mapping.errors import Problem, ValidationError
 
 
-@main.command("design-lots")
+@click.command("design-lots")
 @click.option("--layer", default="wards_2023", show_default=True,
               help="Stored layer to group into lots (wards_2023, lsoa_2021, ...).")
 @click.option("-k", "--lots", "k", default=8, show_default=True, type=int, help="Number of lots.")
@@ -41,8 +41,8 @@ def design_lots_cmd(context: Context, layer: str, k: int, measure: str, toleranc
                     save_name: str | None, replace: bool, max_seconds: float | None,
                     out: Path | None) -> None:
     """Design k contiguous lots balanced on a measure (ReCom short bursts, GerryChain)."""
-    from mapping.lot_store import design_inputs, save_lot_design
-    from mapping.lots import LotSettings, design_lots
+    from mapping.lots.design import LotSettings, design_lots
+    from mapping.lots.store import design_inputs, save_lot_design
 
     store = context.ready_store()
     with store.transaction() as session:
@@ -82,7 +82,7 @@ def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
         raise ValidationError([Problem("write to a .geojson or .csv file", field="--out", file=str(out))])
 
 
-@main.command("lot-profile")
+@click.command("lot-profile")
 @click.argument("lot_set")
 @click.option("--compare", default=None, help="Another lot/patch set to set beside it.")
 @click.option("--no-gaps", is_flag=True, help="Leave out people in gap areas (faster).")
@@ -93,8 +93,8 @@ def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
 def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps: bool,
                     out: Path | None) -> None:
     """Profile each lot of a stored set: people, IMD mix, sites, ownership, offices, gaps."""
-    from mapping.lot_profile import compare_designs, lot_profile, profile_inputs_from_store
-    from mapping.lot_store import load_lots
+    from mapping.lots.profile import compare_designs, lot_profile, profile_inputs_from_store
+    from mapping.lots.store import load_lots
 
     with context.ready_store().transaction() as session:
         inputs = profile_inputs_from_store(session, gaps=not no_gaps)
@@ -113,7 +113,7 @@ def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps
         click.echo(f"Wrote {out}")
 
 
-@main.command("check-lot-rules")
+@click.command("check-lot-rules")
 @click.option("--allocation", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="CSV of organisation_external_id,lot (who delivers which lot).")
 @click.option("--lot-set", default=None, help="The lot set the allocation refers to.")
@@ -125,9 +125,9 @@ def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str 
                         out: Path | None) -> None:
     """List breaches of the lotting rules: one lot per provider, office in the borough,
     London Living Wage, ethical care charter (unknown flags listed as unknown)."""
-    from mapping.area_store import load_patches
-    from mapping.lot_profile import check_lot_rules, read_allocation
-    from mapping.register import organisations_frame
+    from mapping.lots.profile import check_lot_rules, read_allocation
+    from mapping.places.store import load_patches
+    from mapping.register.records import organisations_frame
     from mapping.tables import read_table
 
     with context.ready_store().transaction() as session:
@@ -148,3 +148,6 @@ def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str 
         from mapping.spreadsheets import write_safe_csv
         write_safe_csv(found, out)
         click.echo(f"Wrote {out}")
+
+
+COMMANDS = (design_lots_cmd, lot_profile_cmd, check_lot_rules_cmd)

@@ -1,4 +1,4 @@
-"""The ``mapping`` sub-commands for spend files and reports (registered on :func:`mapping.cli.main`)."""
+"""The ``mapping`` sub-commands for spend files and reports (added to :func:`mapping.cli.main.main`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from mapping.cli import Context, column_mapping, handles_errors, main, pass_context, show_problems, steps
+from mapping.cli._common import Context, column_mapping, handles_errors, pass_context, show_problems, steps
 
 
-@main.command("import-spend")
+@click.command("import-spend")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Name of the dataset, e.g. 'Lambeth June 2012'.")
 @click.option("--skip-invalid", is_flag=True,
@@ -39,7 +39,7 @@ def import_spend_cmd(context: Context, path: Path, name: str, skip_invalid: bool
     """Import a council spend file ("payments over £500"); match and class its suppliers."""
     import getpass
 
-    from mapping.spend_store import import_spend
+    from mapping.spend.store import import_spend
 
     store = context.ready_store()
     with steps(3, "import spend") as advance:
@@ -57,7 +57,7 @@ def import_spend_cmd(context: Context, path: Path, name: str, skip_invalid: bool
         show_problems(result.spend.problems, report)
 
 
-@main.command("spend-report")
+@click.command("spend-report")
 @click.option("--name", required=True, help="The dataset to report on.")
 @click.option("--compare", "compare_name", help="A second dataset to set beside it.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
@@ -71,9 +71,9 @@ def import_spend_cmd(context: Context, path: Path, name: str, skip_invalid: bool
 def spend_report_cmd(context: Context, name: str, compare_name: str | None, out: Path | None,
                      chart: Path | None, suppliers_out: Path | None) -> None:
     """Benchmark a spend dataset by ownership, per subsector (CLES figure 2)."""
-    from mapping.spend import pounds
-    from mapping.spend_report import SEGMENTS, shares_chart
-    from mapping.spend_service import report_for_name
+    from mapping.spend.reading import pounds
+    from mapping.spend.report import SEGMENTS, shares_chart
+    from mapping.spend.service import report_for_name
     from mapping.spreadsheets import write_safe_csv
 
     store = context.ready_store()
@@ -103,3 +103,6 @@ def spend_report_cmd(context: Context, name: str, compare_name: str | None, out:
         chart.write_bytes(shares_chart(tables, fmt=chart.suffix.lower().lstrip(".") or "svg"))
     if suppliers_out:
         write_safe_csv(first.matches, suppliers_out)
+
+
+COMMANDS = (import_spend_cmd, spend_report_cmd)

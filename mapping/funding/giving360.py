@@ -15,9 +15,9 @@ from typing import Any, Final
 import pandas as pd
 
 from mapping import schema as S
-from mapping._frame_checks import is_missing, require_columns
 from mapping.errors import Problem, ValidationError
-from mapping.funding import (
+from mapping.funding._checks import is_missing, require_columns
+from mapping.funding.plan import (
     AMOUNT_GBP,
     GRANTS,
     HOST_ORGANISATION_ID,

@@ -3,7 +3,7 @@
 Where should a new group meet? Among the community spaces already in the register, the
 ones that bring the most people not yet within reach of the service within reach of it
 (Church & ReVelle 1974), solved exactly as an integer programme with PuLP and CBC, ties
-broken by site id. :mod:`mapping.funding` uses it for the micro-fund plan.
+broken by site id. :mod:`mapping.funding.plan` uses it for the micro-fund plan.
 
 References
 ----------
@@ -23,10 +23,10 @@ import pandas as pd
 import pulp
 
 from mapping import schema as S
-from mapping._frame_checks import is_missing, non_negative_problems, require_columns
 from mapping.errors import MappingError, Problem, ValidationError
+from mapping.funding._checks import is_missing, non_negative_problems, require_columns
 
-# The travel-cost table (mapping/network.py).
+# The travel-cost table (mapping/access/network.py).
 DEMAND_ID: Final = "demand_id"
 SUPPLY_ID: Final = "supply_id"
 MINUTES: Final = "minutes"
@@ -34,7 +34,7 @@ MINUTES: Final = "minutes"
 SITE_ID: Final = "site_id"
 NEWLY_COVERED: Final = "newly_covered"
 NEWLY_COVERED_AREAS: Final = "newly_covered_areas"
-# assets_frame (mapping/register.py) labels the organisation's name so.
+# assets_frame (mapping/register/records.py) labels the organisation's name so.
 ORGANISATION_NAME: Final = "organisation_name"
 
 SITE_COLUMNS: Final = (SITE_ID, S.NAME, S.ORGANISATION_ID, ORGANISATION_NAME, NEWLY_COVERED,

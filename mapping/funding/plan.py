@@ -5,14 +5,14 @@ where provision is missing (DESIGN.md, "Targeting micro-funds"). This module
 turns a gap roll-up (one row per patch × category) and a budget into a ranked
 plan, and suggests where each funded group could meet: a community space already
 in the register, chosen by the maximal covering location problem (MCLP, Church &
-ReVelle 1974; :mod:`mapping.mclp`) with the sites that already provide the category
+ReVelle 1974; :mod:`mapping.funding.mclp`) with the sites that already provide the category
 kept fixed. The plan exports as CSV, and its funded rows as a 360Giving Standard JSON
-package (:mod:`mapping.giving360`).
+package (:mod:`mapping.funding.giving360`).
 
 The functions take plain inputs, not other analysis modules: the travel-cost
 table is a long frame with columns ``demand_id``, ``supply_id`` and ``minutes``
-(the shape ``mapping/network.py`` gives), and the roll-up has the columns named
-below (the shape of the patch roll-up in ``mapping/gaps.py``).
+(the shape ``mapping/access/network.py`` gives), and the roll-up has the columns named
+below (the shape of the patch roll-up in ``mapping/access/gaps.py``).
 
 References
 ----------
@@ -31,9 +31,9 @@ from typing import Any, Final
 import pandas as pd
 
 from mapping import schema as S
-from mapping._frame_checks import non_negative_problems, require_columns
 from mapping.errors import Problem, ValidationError
-from mapping.mclp import (
+from mapping.funding._checks import non_negative_problems, require_columns
+from mapping.funding.mclp import (
     DEFAULT_COVERAGE_MIN,
     DEMAND_ID,
     MCLP_METHOD,

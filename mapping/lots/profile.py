@@ -3,7 +3,7 @@
 Profiles count people and places per lot: area, residents and people aged 65+
 (Census 2021), the IMD 2019 mix, sites by category and by ownership class
 (CLES), the generative share, providers with an office inside the lot, and people
-in gap areas per category (:mod:`mapping.gap_analysis`). Rules are Newham's
+in gap areas per category (:mod:`mapping.access.analysis`). Rules are Newham's
 homecare lotting rules (DESIGN.md "Patches and lots"): one lot per provider,
 an office in the borough, the London Living Wage and UNISON's ethical care
 charter. Pure functions; :func:`profile_inputs_from_store` does the reading.
@@ -21,8 +21,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.areas import area_km2, lookup_by_location, require_crs
 from mapping.errors import Problem, ValidationError
+from mapping.places.areas import area_km2, lookup_by_location, require_crs
 
 #: The lotting rules checked, as reports name them.
 RULES: Final = {
@@ -263,7 +263,7 @@ def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None
 def offices_from_organisations(organisations: pd.DataFrame) -> gpd.GeoDataFrame:
     """Give organisations located at their postcode (OS Code-Point Open); those without a
     known postcode are left out."""
-    from mapping.geocode import geocode_frame
+    from mapping.places.geocode import geocode_frame
 
     frame = organisations[[S.EXTERNAL_ID, S.NAME, S.POSTCODE]].copy()
     located = geocode_frame(frame[frame[S.POSTCODE].notna()])
@@ -276,8 +276,8 @@ def offices_from_organisations(organisations: pd.DataFrame) -> gpd.GeoDataFrame:
 def profile_inputs_from_store(session: Session, *, gaps: bool = True) -> ProfileInputs:
     """Give the profile inputs: 2021 LSOAs, active sites, offices and (``gaps``) the gap
     analysis of every category with sites, at its default options."""
-    from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-    from mapping.register import organisations_frame
+    from mapping.access.analysis import GapOptions, analyse_gaps, inputs_from_store
+    from mapping.register.records import organisations_frame
 
     base = inputs_from_store(session)
     offices = offices_from_organisations(organisations_frame(session))

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.area_store import load_patches, save_patch_set
 from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.lots import LotDesign, measure_values
-from mapping.models import LotDesignRecord, PatchSet
+from mapping.lots.design import LotDesign
+from mapping.lots.measures import measure_values
+from mapping.places.store import load_patches, save_patch_set
+from mapping.store.models import LotDesignRecord, PatchSet
 
 #: Longest name a saved design may have (the patch set's name column).
 MAX_NAME = 100
@@ -83,12 +84,6 @@ def lot_design_info(session: Session, name: str) -> dict[str, Any] | None:
             "created_at": record.created_at, "notes": list(record.notes or [])}
 
 
-def designed_sets(session: Session) -> set[str]:
-    """Give the names of the patch sets that are lot designs saved here (not imported)."""
-    return set(session.scalars(select(PatchSet.name).join(
-        LotDesignRecord, LotDesignRecord.patch_set_id == PatchSet.id)))
-
-
 def lot_order(names: pd.Series) -> pd.Series:
     """Give sort keys putting lot names in number order: "Lot 2" before "Lot 10"."""
     return names.astype(str).map(lambda n: tuple(
@@ -97,7 +92,7 @@ def lot_order(names: pd.Series) -> pd.Series:
 
 
 def load_lots(session: Session, name: str) -> gpd.GeoDataFrame:
-    """Give a stored patch or lot set (:func:`mapping.area_store.load_patches`) in lot number
+    """Give a stored patch or lot set (:func:`mapping.places.store.load_patches`) in lot number
     order, so colours, legend, tables and chart rows agree: Lot 1, Lot 2, …, Lot 10."""
     lots = load_patches(session, name)
     return lots.sort_values(S.PATCH, key=lot_order, kind="stable").reset_index(drop=True)
@@ -135,7 +130,7 @@ def patch_set_stamp(session: Session, name: str) -> str:
 
 def patch_set_layer(session: Session, name: str) -> str:
     """Give the name of the layer a patch set is made of."""
-    from mapping.models import AreaLayer
+    from mapping.store.models import AreaLayer
 
     layer = session.scalar(select(AreaLayer.name).join(PatchSet, PatchSet.layer_id == AreaLayer.id)
                            .where(PatchSet.name == name))
@@ -166,7 +161,7 @@ def design_inputs_stamp(session: Session, layer: str, *, keep_whole: str | None 
     For caches of designs: the layer, the small areas whose totals it may borrow, the
     layer kept whole and the starting patch set.
     """
-    from mapping.area_store import layer_stamps
+    from mapping.places.store import layer_stamps
 
     layers = layer_stamps(session, [layer, SMALL_AREA_LAYER, *([keep_whole] if keep_whole else [])])
     stamps = [f"{name}={stamp}" for name, stamp in layers.items()]
@@ -178,17 +173,17 @@ def design_inputs_stamp(session: Session, layer: str, *, keep_whole: str | None 
 def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None,
                   start: str | None = None
                   ) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:
-    """Give what :func:`mapping.lots.design_lots` needs from the store.
+    """Give what :func:`mapping.lots.design.design_lots` needs from the store.
 
     Returns the layer's areas (a layer without population figures, such as the
     wards, gets the sums of its LSOAs by inside point:
-    :func:`mapping.lots.with_small_area_totals`), the ``code`` → group lookup of
+    :func:`mapping.lots.measures.with_small_area_totals`), the ``code`` → group lookup of
     the layer ``keep_whole`` (areas by inside point), and the lookup of the patch
     set ``start`` (which must be over the same layer).
     """
-    from mapping.area_store import load_area_layer
-    from mapping.areas import lookup_by_location
-    from mapping.lots import measure_values, with_small_area_totals
+    from mapping.lots.measures import measure_values, with_small_area_totals
+    from mapping.places.areas import lookup_by_location
+    from mapping.places.store import load_area_layer
 
     areas = load_area_layer(session, layer)
     if layer != SMALL_AREA_LAYER and S.POPULATION not in areas.columns:

@@ -1,12 +1,12 @@
-"""Folium maps of a gap analysis and of a micro-fund plan, built from :mod:`mapping.render`'s parts.
+"""Folium maps of a gap analysis and of a micro-fund plan, built from :mod:`mapping.maps.asset_map`'s parts.
 
 :func:`gaps_map` shades small areas by normalised access (1 = the borough's
-population-weighted mean; :mod:`mapping.gaps`), outlines the gap areas in thick red,
+population-weighted mean; :mod:`mapping.access.gaps`), outlines the gap areas in thick red,
 draws the patches with their names and the category's sites as markers coloured by
-ownership class. :func:`plan_map` shows a micro-fund plan (:mod:`mapping.funding`):
+ownership class. :func:`plan_map` shows a micro-fund plan (:mod:`mapping.funding.plan`):
 the funded patches outlined heavily, the gap areas, and the suggested host sites.
-Both load nothing from the internet (:func:`mapping.render.localise_assets`), and every
-text reaches the page HTML-escaped or as DOM text, as in :func:`mapping.render.asset_map`.
+Both load nothing from the internet (:func:`mapping.maps.asset_map.localise_assets`), and every
+text reaches the page HTML-escaped or as DOM text, as in :func:`mapping.maps.asset_map.asset_map`.
 This module builds maps only; it does no Flask or network I/O.
 """
 
@@ -25,25 +25,20 @@ import pandas as pd
 import shapely
 
 from mapping import schema
-from mapping._render_assets import AreaLayer, AssetCluster, MapLegend, encode_rings, js_literal
-from mapping.gap_analysis import GapAnalysis
-from mapping.render import (
-    FIT_MAX_ZOOM,
-    MAX_ZOOM,
-    MIN_ZOOM,
-    OWNERSHIP_COLOURS,
+from mapping.access.analysis import GapAnalysis
+from mapping.maps._elements import AreaLayer, AssetCluster, MapLegend, encode_rings, js_literal
+from mapping.maps._vendor import localise_assets
+from mapping.maps.asset_map import FIT_MAX_ZOOM, MAX_ZOOM, MIN_ZOOM, html_entities
+from mapping.maps.layers import (
     SIMPLIFY_TOLERANCE_M,
     _asset_payload,
-    _category_tables,
     _label_points,
     _outline_frame,
     _text,
     _to_lonlat,
     _union_bounds,
-    category_glyphs,
-    html_entities,
-    localise_assets,
 )
+from mapping.maps.legend import OWNERSHIP_COLOURS, _category_tables, category_glyphs
 
 #: Upper bounds of the access classes (normalised access, 1 = borough mean); the last is open.
 ACCESS_BREAKS: Final = (0.5, 0.8, 1.2, 2.0)
@@ -232,7 +227,7 @@ def gaps_map(
     Parameters
     ----------
     analysis
-        The result of :func:`mapping.gap_analysis.analyse_gaps`; its ``method`` label goes
+        The result of :func:`mapping.access.analysis.analyse_gaps`; its ``method`` label goes
         into the legend.
     sites
         The category's sites as register rows (``assets_frame``: ``name``, ``id``,
@@ -240,7 +235,7 @@ def gaps_map(
     patches
         Patch outlines with a ``patch`` column, or ``None``.
     tile_url, tile_attribution, vendor_url, detail_url
-        As for :func:`mapping.render.asset_map`.
+        As for :func:`mapping.maps.asset_map.asset_map`.
     """
     areas = _to_lonlat(analysis.areas, "areas")
     payload, bounds = _access_payload(areas)

@@ -3,8 +3,8 @@
 Lots are filled in a qualitative palette (ColorBrewer Set3: twelve distinct
 hues), named at a point inside each, with a tooltip of the lot's total and its
 deviation from the ideal. Every text reaches the page HTML-escaped
-(:func:`mapping.render.html_entities` for folium's tooltips), and the map loads
-nothing from the internet (:func:`mapping.render.localise_assets`).
+(:func:`mapping.maps.asset_map.html_entities` for folium's tooltips), and the map loads
+nothing from the internet (:func:`mapping.maps.asset_map.localise_assets`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import geopandas as gpd
 import pandas as pd
 
 from mapping import schema as S
-from mapping._render_assets import MapLegend, js_literal
-from mapping.render import _label_points, _to_lonlat, html_entities, localise_assets
-from mapping.render_gaps import _BACKGROUND, _base_map
+from mapping.maps._elements import MapLegend, js_literal
+from mapping.maps._vendor import localise_assets
+from mapping.maps.asset_map import html_entities
+from mapping.maps.gaps import _BACKGROUND, _base_map
+from mapping.maps.layers import _label_points, _to_lonlat
 
 #: Lot colours (ColorBrewer "Set3", 12 distinct hues), repeated beyond 12 lots.
 LOT_COLOURS: Final = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
@@ -49,7 +51,7 @@ def lots_map(
     measure
         The balance measure's column, shown in the tooltips, or ``None``.
     tile_url, tile_attribution, vendor_url
-        As for :func:`mapping.render.asset_map`.
+        As for :func:`mapping.maps.asset_map.asset_map`.
     """
     shapes = _to_lonlat(lots, "lots").reset_index(drop=True)
     west, south, east, north = (float(v) for v in shapes.total_bounds)

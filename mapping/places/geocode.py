@@ -7,8 +7,8 @@ Three ways in, tried in this order by :func:`geocode_frame`:
    :func:`points_from_eastings_northings`;
 3. a postcode, looked up in **OS Code-Point Open** by :class:`PostcodeIndex`.
 
-Postcodes are looked up in OS Code-Point Open (:mod:`mapping.postcodes`, OGL v3.0);
-coordinates are converted with one cached PROJ transformer (:mod:`mapping._transform`).
+Postcodes are looked up in OS Code-Point Open (:mod:`mapping.places.postcodes`, OGL v3.0);
+coordinates are converted with one cached PROJ transformer (:mod:`mapping.places._transform`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from mapping._transform import en_to_lonlat, lonlat_to_en, require_series
 from mapping.errors import CRSError
-from mapping.postcodes import (
+from mapping.places._transform import en_to_lonlat, lonlat_to_en, require_series
+from mapping.places.postcodes import (
     CODEPOINT_ATTRIBUTION,
     CODEPOINT_LICENCE,
     PQI,
@@ -70,9 +70,6 @@ NO_LOCATION: Final = "no location: give a postcode, lon/lat or easting/northing"
 # --------------------------------------------------------------------------------------
 # coordinates
 # --------------------------------------------------------------------------------------
-
-
-
 
 
 def _given(values: pd.Series) -> np.ndarray:

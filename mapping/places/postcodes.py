@@ -25,8 +25,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from mapping._transform import en_to_lonlat, require_series
 from mapping.errors import DataMissingError
+from mapping.places._transform import en_to_lonlat, require_series
 from mapping.schema import EASTING, LAT, LON, NORTHING, POSTCODE
 
 #: The attribution OS Code-Point Open requires wherever its points are shown or shared.

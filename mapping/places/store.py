@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mapping import schema as S
 from mapping.errors import NotFoundError
-from mapping.models import Area, AreaLayer, Patch, PatchSet
+from mapping.store.models import Area, AreaLayer, LotDesignRecord, Patch, PatchSet
 
 
 def _json_value(value: Any) -> Any:
@@ -177,3 +177,9 @@ def load_patches(session: Session, name: str) -> gpd.GeoDataFrame:
 def list_patch_sets(session: Session) -> list[str]:
     """Give the names of the stored patch sets."""
     return list(session.scalars(select(PatchSet.name).order_by(PatchSet.name)))
+
+
+def designed_sets(session: Session) -> set[str]:
+    """Give the names of the patch sets that are lot designs saved here (not imported)."""
+    return set(session.scalars(select(PatchSet.name).join(
+        LotDesignRecord, LotDesignRecord.patch_set_id == PatchSet.id)))

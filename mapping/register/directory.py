@@ -2,7 +2,7 @@
 
 Pure functions over the register's GeoDataFrame; distances are measured in
 EPSG:27700. Distances here are straight-line ("as the crow flies") and are
-labelled so; network distances come from :mod:`mapping.network` when a street
+labelled so; network distances come from :mod:`mapping.access.network` when a street
 network is available.
 """
 
@@ -17,9 +17,9 @@ from shapely.geometry import Point, box
 from shapely.geometry.base import BaseGeometry
 
 from mapping import schema as S
-from mapping.areas import require_crs
 from mapping.errors import Problem, ValidationError
-from mapping.geocode import PostcodeIndex, default_index
+from mapping.places.areas import require_crs
+from mapping.places.postcodes import PostcodeIndex, default_index
 
 DISTANCE_M = "distance_m"
 DISTANCE_METHOD = "distance_method"

@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
-from mapping.geocode import PostcodeIndex, flag_outside_borough, geocode_frame
-from mapping.legal_forms import classify_legal_forms, ownership_classes
-from mapping.register import WriteCounts, organisation_ids, upsert_records
-from mapping.store import Store
+from mapping.places.geocode import flag_outside_borough, geocode_frame
+from mapping.places.postcodes import PostcodeIndex
+from mapping.register.legal_forms import classify_legal_forms, ownership_classes
+from mapping.register.records import WriteCounts, organisation_ids, upsert_records
+from mapping.register.taxonomy import category_lookup
+from mapping.store.database import Store
 from mapping.tables import (
     blank,
     clean_text,
@@ -39,7 +41,6 @@ from mapping.tables import (
     read_table,
     rows_where,
 )
-from mapping.taxonomy import category_lookup
 
 _COMPANY_NUMBER = r"^(?:[0-9]{8}|[A-Z]{2}[0-9]{6})$"
 _CHARITY_NUMBER = r"^(?:[0-9]{6,7}|SC[0-9]{6})(?:-[0-9]+)?$"
@@ -223,7 +224,7 @@ def prepare_organisations(frame: pd.DataFrame, *, file: str = "input",
     """Give organisations validated, with legal form and ownership class derived, and every problem.
 
     The class follows CLES Appendix 1 through the rule table in
-    ``data/legal_forms.csv`` (see :mod:`mapping.legal_forms`).
+    ``data/legal_forms.csv`` (see :mod:`mapping.register.legal_forms`).
     """
     frame = frame.reset_index(drop=True)
     if "geometry" in frame.columns:

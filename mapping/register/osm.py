@@ -45,15 +45,10 @@ https://wiki.openstreetmap.org/wiki/Map_features
 
 from __future__ import annotations
 
-import bz2
-import csv
-import gzip
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
-from xml.etree.ElementTree import ParseError, iterparse
+from typing import Final
+from xml.etree.ElementTree import ParseError
 from xml.sax import SAXException
 
 import geopandas as gpd
@@ -63,8 +58,16 @@ import pandas as pd
 from osmnx._errors import InsufficientResponseError
 from shapely.geometry import MultiPolygon, Polygon
 
-from mapping.config import REFERENCE_DIR
 from mapping.errors import CRSError, DataMissingError, NotFoundError, Problem, ValidationError
+from mapping.osm_files import check_osm_root, osm_file_error
+from mapping.register.osm_tags import (
+    _categorise,
+    _lower_first,
+    _osmnx_tags,
+    _read_category_labels,
+    _read_tag_rules,
+    _TagRule,
+)
 from mapping.schema import (
     ACCESSIBILITY,
     ADDRESS,
@@ -88,50 +91,12 @@ from mapping.schema import (
     STORAGE_CRS,
     WEBSITE,
 )
-from mapping.taxonomy import load_categories
 
-#: A tag-table ``value`` that matches any value of the key.
-ANY_VALUE: Final = "*"
 OSM_SOURCE: Final = "osm"
 OSM_LICENCE: Final = "ODbL 1.0"
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
-TAG_TABLE_COLUMNS: Final = ("key", "value", "category", "note")
 
 _NUMERIC_COLUMNS: Final = frozenset({LON, LAT, CAPACITY})
-
-
-@dataclass(frozen=True)
-class _TagRule:
-    """One row of the tag table; ``row`` is the 1-based data row, for messages."""
-
-    key: str
-    value: str
-    category: str
-    row: int
-
-
-def osm_tags(*, tag_table: Path | None = None) -> dict[str, list[str] | bool]:
-    """Give the osmnx ``tags`` query that fetches every feature the tag table can categorise.
-
-    Parameters
-    ----------
-    tag_table
-        The tag table CSV; ``None`` means ``data/osm_tags.csv`` in the project.
-
-    Returns
-    -------
-    dict
-        OSM key to the list of its values in the table (in file order), or
-        ``True`` when the table has a ``*`` row for that key.
-
-    Raises
-    ------
-    DataMissingError
-        If the tag table or the category table is missing.
-    ValidationError
-        If the tag table has problems (all of them are reported at once).
-    """
-    return _query_tags(_read_tag_rules(tag_table, _read_category_labels()))
 
 
 def assets_from_osm_xml(
@@ -184,14 +149,14 @@ def assets_from_osm_xml(
     except InsufficientResponseError:
         # osmnx's way of saying "no matching features"; but an XML file that is not
         # OSM at all also has no features, and that must not pass as "no assets".
-        _check_osm_root(path)
+        check_osm_root(path)
         return _empty_assets()
     except (ParseError, SAXException, UnicodeDecodeError, EOFError, OSError) as exc:
-        raise _unreadable(path, str(exc)) from exc
+        raise osm_file_error(path, str(exc)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         # osmnx's XML handler fails this way on elements without required
         # attributes (a <tag> with no k, a node with no lat, ...).
-        raise _unreadable(path, f"not valid OSM XML ({type(exc).__name__}: {exc})") from exc
+        raise osm_file_error(path, f"not valid OSM XML ({type(exc).__name__}: {exc})") from exc
     return _assets_from_features(features, rules, labels)
 
 
@@ -356,29 +321,6 @@ def _assets_from_features(
     return _asset_frame(values, points)
 
 
-def _categorise(features: pd.DataFrame, rules: Sequence[_TagRule]) -> np.ndarray:
-    """Give each feature's category code by first matching rule, ``""`` where none matches."""
-    conditions: list[np.ndarray] = []
-    choices: list[str] = []
-    for rule in rules:
-        if rule.key not in features.columns:
-            continue
-        column = features[rule.key]
-        if rule.value == ANY_VALUE:
-            matched = column.notna()
-        else:
-            # OSM separates several values with ";" (amenity=community_centre;library).
-            pattern = rf"(?:^|;)\s*{re.escape(rule.value)}\s*(?:;|$)"
-            text = column.astype("str").where(column.notna())
-            matched = text.str.contains(pattern, regex=True, na=False)
-        conditions.append(matched.to_numpy(dtype=bool))
-        choices.append(rule.category)
-    if not conditions:
-        return np.full(len(features), "", dtype=object)
-    # np.select takes the first true condition: exactly the file-order precedence.
-    return np.select(conditions, choices, default="").astype(object)
-
-
 def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
     """Give a point on each geometry: nodes as they are, others via EPSG:27700."""
     geometry = geometry.to_crs(STORAGE_CRS)
@@ -429,90 +371,7 @@ def _empty_assets() -> gpd.GeoDataFrame:
     return _asset_frame({}, gpd.GeoSeries([], crs=STORAGE_CRS))
 
 
-def _lower_first(label: str) -> str:
-    """Lower-case a label's first letter unless it starts an acronym ("GP practice")."""
-    if len(label) > 1 and label[1].isupper():
-        return label
-    return label[:1].lower() + label[1:]
-
-
 # --- inputs: tag table, categories, polygon, XML -----------------------------------
-
-
-def _read_category_labels() -> dict[str, str]:
-    """Give the service-category labels by code (the taxonomy in ``data/categories.csv``)."""
-    table = load_categories()
-    return dict(zip(table["code"], table["label"], strict=True))
-
-
-def _read_tag_rules(tag_table: Path | None, labels: Mapping[str, str]) -> list[_TagRule]:
-    """Give the tag table's rows in file order, after checking every row."""
-    path = REFERENCE_DIR / "osm_tags.csv" if tag_table is None else Path(tag_table)
-    if not path.is_file():
-        raise DataMissingError(f"No OSM tag table at {path}")
-    with path.open(newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
-    missing = [name for name in TAG_TABLE_COLUMNS if name not in header]
-    if missing:
-        raise ValidationError(
-            [Problem(f"missing column(s) {', '.join(missing)}", file=str(path))],
-            summary="OSM tag table is not valid",
-        )
-
-    problems: list[Problem] = []
-    rules: list[_TagRule] = []
-    first_row: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(rows, start=1):
-        key, value, category = (
-            (row.get(name) or "").strip() for name in ("key", "value", "category")
-        )
-        for name, text in (("key", key), ("value", value), ("category", category)):
-            if not text:
-                problems.append(Problem("is empty", row=number, field=name, file=str(path)))
-        if category and category not in labels:
-            problems.append(
-                Problem(
-                    f"{category!r} is not a code in categories.csv",
-                    row=number,
-                    field="category",
-                    file=str(path),
-                )
-            )
-        if not (key and value and category):
-            continue
-        earlier = first_row.get((key, value)) or first_row.get((key, ANY_VALUE))
-        if earlier is not None:
-            problems.append(
-                Problem(
-                    f"{key}={value} is never used: row {earlier} matches it first",
-                    row=number,
-                    field="value",
-                    file=str(path),
-                )
-            )
-        first_row.setdefault((key, value), number)
-        rules.append(_TagRule(key, value, category, number))
-    if problems:
-        raise ValidationError(problems, summary="OSM tag table is not valid")
-    return rules
-
-
-def _query_tags(rules: Sequence[_TagRule]) -> dict[str, list[str] | bool]:
-    tags: dict[str, list[str] | bool] = {}
-    for rule in rules:
-        current = tags.setdefault(rule.key, [])
-        if rule.value == ANY_VALUE:
-            tags[rule.key] = True
-        elif isinstance(current, list) and rule.value not in current:
-            current.append(rule.value)
-    return tags
-
-
-def _osmnx_tags(rules: Sequence[_TagRule]) -> dict[str, bool | str | list[str]]:
-    # The same dict, typed the way osmnx's signature asks for it.
-    return dict(_query_tags(rules).items())
 
 
 def _lonlat_polygon(
@@ -535,25 +394,3 @@ def _lonlat_polygon(
     return polygon
 
 
-def _unreadable(path: Path, reason: str) -> ValidationError:
-    return ValidationError([Problem(reason, file=str(path))], summary="Cannot read OSM XML file")
-
-
-def open_osm_file(path: Path) -> gzip.GzipFile | bz2.BZ2File | IO[bytes]:
-    """Give an OSM XML file opened for reading bytes: plain, ``.gz`` or ``.bz2``.
-
-    The same compressions osmnx's XML readers accept.
-    """
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    if path.suffix == ".bz2":
-        return bz2.open(path, "rb")
-    return path.open("rb")
-
-
-def _check_osm_root(path: Path) -> None:
-    """Raise if the (well-formed) XML file's root element is not ``<osm>``."""
-    with open_osm_file(path) as file:
-        _, root = next(iter(iterparse(file, events=("start",))))
-    if root.tag != "osm":
-        raise _unreadable(path, f"the root element is <{root.tag}>, not <osm>: not OSM XML")

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from mapping import schema as S
 from mapping.errors import NotFoundError, StaleEditError
-from mapping.models import Asset, Organisation, RecordHistory, utcnow
+from mapping.store.models import Asset, Organisation, RecordHistory, utcnow
 
 _MANAGED = {"id", "created_at", "updated_at", "version"}
 RECORD_TYPES: dict[str, type[Asset] | type[Organisation]] = {

@@ -5,8 +5,8 @@ public form, and what they send waits in a pending queue that nothing public
 reads. An officer then either
 
 - **approves** it: it becomes an asset through the same validation and write
-  path as a file import (:func:`mapping.importers.prepare_assets` on a one-row
-  frame, then :func:`mapping.register.upsert_records`), with ``source``
+  path as a file import (:func:`mapping.register.importers.prepare_assets` on a one-row
+  frame, then :func:`mapping.register.records.upsert_records`), with ``source``
   ``"submission"``, external id ``submission:<id>``, a licence and attribution
   saying a resident contributed it, and a history row with action ``approve``;
 - or **rejects** it with a reason.
@@ -18,34 +18,30 @@ stored; :func:`address_hash` gives a keyed hash for abuse handling instead.
 
 No Flask here. The caller owns the transaction (``Store.transaction()``). The
 maps (a location picker for the form and the officers' queue map) are built
-with folium and load nothing from the internet (:func:`mapping.render.localise_assets`).
+with folium and load nothing from the internet (:func:`mapping.maps.asset_map.localise_assets`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
-import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import MacroElement
-from folium.template import Template
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
 from mapping.errors import NotFoundError, Problem, StaleEditError, ValidationError
-from mapping.geocode import PostcodeIndex, default_index, normalise_postcode, points_from_lonlat
-from mapping.importers import prepare_assets
-from mapping.models import Asset, Submission, utcnow
-from mapping.register import upsert_records
-from mapping.render import js_literal, localise_assets
-from mapping.taxonomy import category_lookup
+from mapping.places.geocode import points_from_lonlat
+from mapping.places.postcodes import PostcodeIndex, default_index, normalise_postcode
+from mapping.register.importers import prepare_assets
+from mapping.register.records import upsert_records
+from mapping.register.taxonomy import category_lookup
+from mapping.store.models import Asset, Submission, utcnow
 
 KINDS: Final = ("asset", "idea")
 PENDING: Final = "pending"
@@ -268,9 +264,9 @@ def approve(
 ) -> int:
     """Make a pending submission an asset (``source = "submission"``); give the asset's id.
 
-    The asset goes through the import path: :func:`~mapping.importers.prepare_assets` on
+    The asset goes through the import path: :func:`~mapping.register.importers.prepare_assets` on
     a one-row frame (category, location and every other check an import makes) and
-    :func:`~mapping.register.upsert_records` with ``changed_by=officer``. Its creation
+    :func:`~mapping.register.records.upsert_records` with ``changed_by=officer``. Its creation
     row in the history has action ``approve`` and names the submission. A submitted
     asset becomes ``active``, an idea ``proposed``. The submitter's contact is *not*
     copied unless ``overrides`` sets ``contact``.
@@ -378,143 +374,4 @@ def default_description(submission: Submission) -> str | None:
 
 # --- maps -----------------------------------------------------------------------------------
 
-#: Marker colour of each kind of submission on the officers' map.
-KIND_COLOURS: Final = {"asset": "#6a1b9a", "idea": "#ef6c00"}
-_AREA_STYLE: Final = {"color": "#5f6b73", "weight": 1, "fillColor": "#9aa5ad", "fillOpacity": 0.08}
-_MAX_ZOOM: Final = 19
 
-
-def submissions_frame(submissions: Sequence[Submission]) -> gpd.GeoDataFrame:
-    """Give submissions as points (EPSG:4326): ``id``, ``kind``, ``name``, ``status``."""
-    frame = pd.DataFrame({
-        "id": [s.id for s in submissions], "kind": [s.kind for s in submissions],
-        S.NAME: [s.name for s in submissions], S.STATUS: [s.status for s in submissions],
-    })
-    geometry = gpd.points_from_xy([s.lon for s in submissions], [s.lat for s in submissions],
-                                  crs=S.STORAGE_CRS)
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=S.STORAGE_CRS)
-
-
-def _base_map(areas: gpd.GeoDataFrame | None, points: gpd.GeoDataFrame | None, *,
-              tile_url: str, tile_attribution: str) -> folium.Map:
-    if tile_url and not tile_attribution:
-        raise ValidationError([Problem("a tile server needs its attribution",
-                                       field="tile_attribution")])
-    m = folium.Map(location=None, tiles=None, control_scale=True)
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=_MAX_ZOOM,
-                         max_native_zoom=18).add_to(m)
-    else:
-        m.options["max_zoom"] = _MAX_ZOOM
-    boxes = []
-    if areas is not None and len(areas):
-        outlines = areas.to_crs(S.STORAGE_CRS)
-        names = (outlines[S.AREA_NAME] if S.AREA_NAME in outlines.columns
-                 else pd.Series("", index=outlines.index))
-        shown = gpd.GeoDataFrame({"name": names.fillna("").astype(str).map(html.escape)},
-                                 geometry=outlines.geometry.values, crs=S.STORAGE_CRS)
-        folium.GeoJson(shown, name="Areas", style_function=lambda _f: _AREA_STYLE,
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-                       zoom_on_click=False).add_to(m)
-        boxes.append(tuple(outlines.total_bounds))
-    if points is not None and len(points):
-        boxes.append(tuple(points.to_crs(S.STORAGE_CRS).total_bounds))
-    west, south, east, north = (
-        (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-         max(b[3] for b in boxes)) if boxes else S.UK_BOUNDS_LONLAT)
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], max_zoom=16)
-    return m
-
-
-def location_picker_map(
-    areas: gpd.GeoDataFrame | None,
-    *,
-    vendor_url: str,
-    tile_url: str = "",
-    tile_attribution: str = "",
-) -> folium.Map:
-    """Give a small map of the borough's areas on which a resident clicks to mark a place.
-
-    The click handling is the page's job (it knows its form fields); this map only
-    shows area outlines (names HTML-escaped in the tooltips) and loads nothing from
-    the internet.
-    """
-    m = _base_map(areas, None, tile_url=tile_url, tile_attribution=tile_attribution)
-    return localise_assets(m, vendor_url=vendor_url)
-
-
-class _SubmissionMarkers(MacroElement):
-    """Circle markers for submissions, built in the browser from JSON as DOM text (no HTML)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            (function () {
-                var p = {{ this.payload }};
-                var group = L.featureGroup();
-                p.points.forEach(function (s) {
-                    var marker = L.circleMarker([s.lat, s.lon], {
-                        radius: 8, color: "#ffffff", weight: 1.5,
-                        fillColor: p.colours[s.kind] || "#555555", fillOpacity: 0.95
-                    });
-                    marker.bindTooltip(function () {
-                        var label = document.createElement("span");
-                        label.textContent = "#" + s.id + " (" + s.kind + "): " + s.name;
-                        return label;
-                    });
-                    marker.bindPopup(function () {
-                        var box = document.createElement("div");
-                        var title = document.createElement("strong");
-                        title.textContent = s.name;
-                        box.appendChild(title);
-                        box.appendChild(document.createElement("br"));
-                        var a = document.createElement("a");
-                        a.href = p.link.join(encodeURIComponent(String(s.id)));
-                        a.target = "_top";
-                        a.textContent = "Submission #" + s.id;
-                        box.appendChild(a);
-                        return box;
-                    });
-                    marker.addTo(group);
-                });
-                group.addTo({{ this._parent.get_name() }});
-            })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, payload: str) -> None:
-        super().__init__()
-        self._name = "SubmissionMarkers"
-        self.payload = payload
-
-
-def submissions_map(
-    submissions: gpd.GeoDataFrame,
-    areas: gpd.GeoDataFrame | None = None,
-    *,
-    vendor_url: str,
-    detail_url: str = "/submissions/{id}",
-    tile_url: str = "",
-    tile_attribution: str = "",
-) -> folium.Map:
-    """Give the officers' map of submissions, coloured by kind, each linking to its page.
-
-    Names travel as JSON and are shown as DOM text, so nothing a resident typed is
-    ever read as HTML. ``submissions`` is a frame from :func:`submissions_frame`.
-    """
-    if submissions.crs is None:
-        raise ValidationError([Problem("the submissions have no CRS", field="geometry")])
-    points = submissions.to_crs(S.STORAGE_CRS)
-    m = _base_map(areas, points, tile_url=tile_url, tile_attribution=tile_attribution)
-    sentinel = "\x00"
-    payload = {
-        "points": [{"id": int(i), "kind": str(k), "name": str(n), "lon": float(g.x),
-                    "lat": float(g.y)}
-                   for i, k, n, g in zip(points["id"], points["kind"], points[S.NAME],
-                                         points.geometry, strict=True)],
-        "colours": KIND_COLOURS,
-        "link": detail_url.format(id=sentinel).split(sentinel),
-    }
-    _SubmissionMarkers(js_literal(payload)).add_to(m)
-    return localise_assets(m, vendor_url=vendor_url)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mapping.errors import Problem, ValidationError
-from mapping.models import User
+from mapping.store.models import User
 
 ROLES = ("viewer", "officer", "admin")
 MIN_PASSWORD_LENGTH = 10

@@ -29,73 +29,42 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from mapping.config import REFERENCE_DIR
 from mapping.errors import Problem, ValidationError
-from mapping.models import SpendPayment
-from mapping.suppliers import normalise_supplier_names
+from mapping.spend.layout import (
+    AMOUNT,
+    AMOUNT_PENCE,
+    LINE,
+    LINE_STATUSES,
+    MAX_LENGTHS,
+    PADDING,
+    PAID_ON,
+    REPAIRS,
+    SPEND_COLUMNS,
+    SUPPLIER,
+    _clean_cell,
+    _delimiter,
+    _totals_rows,
+    _unused_headers,
+    find_header,
+)
+from mapping.spend.repairs import _DATE_SHAPES, DATE_FORMATS, _date_shape, repair_row
+from mapping.spend.suppliers import normalise_supplier_names
 from mapping.tables import (
-    _key,
     blank,
-    column_aliases,
     money_pence,
     parse_datetimes,
     parse_money,
     read_text,
 )
-
-ALIASES_PATH: Final = REFERENCE_DIR / "spend_column_aliases.csv"
-BODY: Final = "body"
-DEPARTMENT: Final = "department"
-SERVICE: Final = "service"
-SUPPLIER: Final = "supplier_name"
-PAID_ON: Final = "paid_on"
-AMOUNT: Final = "amount"
-COMPANY_NUMBER: Final = "company_number"
-CHARITY_NUMBER: Final = "charity_number"
-TRANSACTION_ID: Final = "transaction_id"
-#: Our spend columns; a file needs at least a supplier and an amount.
-SPEND_COLUMNS: Final = (BODY, DEPARTMENT, SERVICE, SUPPLIER, PAID_ON, AMOUNT, COMPANY_NUMBER,
-                        CHARITY_NUMBER, TRANSACTION_ID)
-SPEND_REQUIRED: Final = (SUPPLIER, AMOUNT)
-AMOUNT_PENCE: Final = "amount_pence"
-LINE: Final = "line"
-REPAIRS: Final = "repairs"
-#: How each line of a file was accounted for.
-LINE_STATUSES: Final = ("imported", "repaired", "rejected", "preamble", "header", "blank", "total",
-                        "subtotal")
-#: The most characters the store keeps in each text column (``SpendPayment``'s lengths).
-MAX_LENGTHS: Final = {name: int(length) for name in (*SPEND_COLUMNS, "supplier_key")
-                      if name in SpendPayment.__table__.c
-                      and (length := getattr(SpendPayment.__table__.c[name].type, "length", None))}
-#: Lines searched for the header row.
-HEADER_SEARCH_LINES: Final = 50
-#: Characters some exports pad cells with (Lambeth's ``†``), and no-break spaces.
-PADDING: Final = "\u2020\u00a0"
-_PADDING_RE: Final = re.compile(f"[{PADDING}]")
-_SPACES_RE: Final = re.compile(r"\s+")
-_TOTAL_RE: Final = re.compile(r"(grand\s+|sub[\s-]?)?totals?:?", re.IGNORECASE)
-_SUBTOTAL_RE: Final = re.compile(r"sub[\s-]?totals?:?", re.IGNORECASE)
-#: Columns a totals label never sits in (it sits in a leading, descriptive column).
-_NOT_LABEL_COLUMNS: Final = (AMOUNT, PAID_ON, COMPANY_NUMBER, CHARITY_NUMBER, TRANSACTION_ID)
-#: Date shapes a repair may cut out of a run-together cell, by how the file writes dates.
-_DATE_SHAPES: Final = {
-    "dd/mm/yyyy": (r"\d{2}/\d{2}/\d{4}", "%d/%m/%Y"),
-    "d/m/yyyy": (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
-    "yyyy-mm-dd": (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"),
-    "dd-mmm-yyyy": (r"\d{2}-[A-Za-z]{3}-\d{4}", "%d-%b-%Y"),
-}
-DATE_FORMATS: Final = ("%d/%m/%Y", "%Y-%m-%d", "%d-%b-%Y", "%d-%b-%y", "%d.%m.%Y", "%d/%m/%y")
 
 
 @dataclass
@@ -218,149 +187,6 @@ def pounds(pence: int) -> str:
     """Give pence as pounds, e.g. ``-123456`` → ``-£1,234.56``."""
     sign = "-" if pence < 0 else ""
     return f"{sign}£{abs(pence) // 100:,}.{abs(pence) % 100:02d}"
-
-
-def _clean_cell(text: str) -> str:
-    return _SPACES_RE.sub(" ", _PADDING_RE.sub(" ", text)).strip()
-
-
-def _header_columns(cells: list[str], aliases: dict[str, str],
-                    explicit: dict[str, str]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    keys = [_key(_clean_cell(cell)) for cell in cells]
-    for table in (explicit, aliases):  # a given mapping wins over the alias table
-        for i, key in enumerate(keys):
-            target = table.get(key)
-            if i not in out and target in SPEND_COLUMNS and target not in out.values():
-                out[i] = target
-    return dict(sorted(out.items()))
-
-
-def _unused_headers(header: list[str], columns: dict[int, str],
-                    mapping: dict[str, str] | None) -> str:
-    """Say which headers also meant a column already taken (the first one wins), if any."""
-    aliases = column_aliases(ALIASES_PATH)
-    explicit = {_key(k): v for k, v in (mapping or {}).items()}
-    notes = []
-    for i, cell in enumerate(header):
-        target = explicit.get(_key(_clean_cell(cell))) or aliases.get(_key(_clean_cell(cell)))
-        if i not in columns and target in columns.values():
-            used = header[next(j for j, c in columns.items() if c == target)]
-            notes.append(f"'{_clean_cell(cell)}' also means {target}: '{used}' is used "
-                         "(choose with the column mapping)")
-    return "; " + "; ".join(notes) if notes else ""
-
-
-def find_header(rows: list[list[str]], *, mapping: dict[str, str] | None = None,
-                file: str | None = None) -> tuple[int, dict[int, str]]:
-    """Give the 0-based index of the header row and which column each position holds.
-
-    The header is the first of the first ``HEADER_SEARCH_LINES`` rows in which a
-    supplier column and an amount column are recognised (``mapping`` first, then
-    ``data/spend_column_aliases.csv``).
-    """
-    aliases = column_aliases(ALIASES_PATH)
-    explicit = {_key(k): v for k, v in (mapping or {}).items()}
-    bad = [v for v in explicit.values() if v not in SPEND_COLUMNS]
-    if bad:
-        raise ValidationError([Problem(f"'{v}' is not a spend column; use one of "
-                                       f"{', '.join(SPEND_COLUMNS)}", file=file) for v in bad])
-    for i, cells in enumerate(rows[:HEADER_SEARCH_LINES]):
-        columns = _header_columns(cells, aliases, explicit)
-        if all(c in columns.values() for c in SPEND_REQUIRED):
-            return i, columns
-    raise ValidationError([Problem(
-        f"no header row found in the first {HEADER_SEARCH_LINES} lines: a header needs a supplier "
-        "column (e.g. 'Supplier Name') and an amount column (e.g. 'Amount'); map yours with "
-        "--map 'Their header=supplier_name'", file=file)])
-
-
-def _date_shape(values: pd.Series) -> str:
-    """Give the date shape most of the well-formed dates in a file have."""
-    text = values[~blank(values)].astype(str)
-    if text.empty:
-        return "d/m/yyyy"
-    for name, (pattern, _fmt) in _DATE_SHAPES.items():
-        if text.str.fullmatch(pattern).mean() >= 0.99:
-            return name
-    return "d/m/yyyy"
-
-
-def _valid_date(text: str, fmt: str) -> bool:
-    try:
-        datetime.strptime(text, fmt)
-    except ValueError:
-        return False
-    return True
-
-
-def _readable_money(text: str) -> bool:
-    return money_pence(text) is not None
-
-
-def repair_row(cells: list[str], n_fields: int, columns: dict[int, str], *,
-               date_shape: str = "dd/mm/yyyy") -> tuple[list[str] | None, str]:
-    """Give a broken row's cells repaired and a note saying how, or ``None`` and why not.
-
-    A row with too few fields is repaired when exactly one cell holds a date run
-    together with the amount and/or the supplier name, and cutting the date out
-    (in the file's own ``date_shape``) gives a row with the right number of
-    fields, a valid date in the date column, a readable amount and a supplier.
-    Surplus empty fields at the end of a row are dropped. Anything else is not
-    repaired: two possible readings are a rejection, never a guess.
-    """
-    if len(cells) > n_fields:
-        extra = cells[n_fields:]
-        if all(not c.strip() for c in extra):
-            return cells[:n_fields], f"dropped {len(extra)} empty field(s) after the last column"
-        return None, (f"expected {n_fields} fields, found {len(cells)} (an unquoted comma in a "
-                      "name?); fix the line or quote the field")
-    position = {name: i for i, name in columns.items()}
-    if PAID_ON not in position:
-        return None, (f"expected {n_fields} fields, found {len(cells)}, and the file has no date "
-                      "column to repair around")
-    pattern, fmt = _DATE_SHAPES[date_shape]
-    date_re = re.compile(f"(?=({pattern}))")
-    readings: list[tuple[list[str], str]] = []
-    for j, cell in enumerate(cells):
-        for found in date_re.finditer(cell):
-            start, text = found.start(), found.group(1)
-            pre, post = cell[:start], cell[start + len(text):]
-            if not (pre or post) or not _valid_date(text, fmt):
-                continue
-            pieces = [p for p in (pre, text, post) if p]
-            new = cells[:j] + pieces + cells[j + 1:]
-            if len(new) != n_fields or new[position[PAID_ON]] != text:
-                continue
-            if not _readable_money(new[position[AMOUNT]]) or not new[position[SUPPLIER]].strip():
-                continue
-            kinds = (["supplier name"] if pre else []) + (["amount"] if post else [])
-            read_as = ", ".join(f"{columns.get(j + k, f'field {j + k + 1}')} '{piece}'"
-                                for k, piece in enumerate(pieces))
-            readings.append((new, f"{' and '.join(kinds)} run into the date: '{cell}' read as "
-                                  f"{read_as}"))
-    if len(readings) == 1:
-        return readings[0]
-    if len(readings) > 1:
-        options = "; ".join(note for _, note in readings)
-        return None, f"ambiguous: the line can be read more than one way ({options})"
-    return None, (f"expected {n_fields} fields, found {len(cells)}, and no unambiguous repair "
-                  "(the date, amount and supplier could not be separated)")
-
-
-DELIMITERS: Final = (",", ";", "\t", "|")
-
-
-def _delimiter(text: str, mapping: dict[str, str] | None) -> str:
-    """Give the delimiter whose first lines hold a recognisable header (comma if none does)."""
-    head = "".join(itertools.islice(io.StringIO(text), HEADER_SEARCH_LINES))
-    for delimiter in DELIMITERS:
-        try:
-            find_header(list(csv.reader(io.StringIO(head), delimiter=delimiter)), mapping=mapping)
-        except (ValidationError, csv.Error):
-            continue
-        return delimiter
-    return ","
 
 
 def _row_lines(text: str, delimiter: str = ",") -> tuple[list[list[str]], list[int]]:
@@ -590,33 +416,6 @@ def _too_long(out: pd.DataFrame, file: str) -> list[Problem]:
                     f"spelt out) is longer than the {limit} the store keeps; shorten the name",
                     row=int(line), field=SUPPLIER, file=file))
     return problems
-
-
-def _totals_rows(cells: pd.DataFrame, columns: dict[int, str]) -> tuple[pd.Series, pd.Series]:
-    """Give which rows are totals rows, and which of those are sub-totals.
-
-    A totals row has a totals label (``Total``, ``Grand Total``, ``Sub-total``) in a
-    descriptive column (not the amount, the date or an identifier) and, in the
-    supplier column, that label or nothing: a payment to a named supplier is never a
-    totals row, whatever its other cells say.
-    """
-    is_total = pd.Series(False, index=cells.index)
-    is_subtotal = pd.Series(False, index=cells.index)
-    # A cheap substring test first; the exact pattern only on the few lines that say "total".
-    maybe = cells.apply(lambda c: c.str.contains("total", case=False, regex=False)).fillna(False)
-    if not maybe.any(axis=None):
-        return is_total, is_subtotal
-    rows = cells[maybe.any(axis=1)]
-    label_columns = [c for c in cells.columns if columns.get(c) not in _NOT_LABEL_COLUMNS]
-    labels = rows[label_columns]
-    labelled = labels.apply(lambda c: c.str.fullmatch(_TOTAL_RE)).fillna(False).any(axis=1)
-    supplier = rows[next(i for i, name in columns.items() if name == SUPPLIER)]
-    no_supplier = supplier.isna() | supplier.eq("") | supplier.str.fullmatch(_TOTAL_RE).fillna(
-        False)
-    is_total[rows.index] = (labelled & no_supplier).astype(bool)
-    sub = labels.apply(lambda c: c.str.fullmatch(_SUBTOTAL_RE)).fillna(False).any(axis=1)
-    is_subtotal[rows.index] = sub.astype(bool)
-    return is_total, is_subtotal
 
 
 def _nothing_readable(file: str, header_line: int, used: dict[str, str],

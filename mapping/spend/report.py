@@ -4,7 +4,7 @@ Method (CLES (2020), *Community wealth building through adult social care in
 Knowsley*, figure 2 and Appendix 1): take each payment, put it in a subsector
 through the editable ``data/subsectors.csv`` (department and service patterns),
 class its supplier by legal form (generative, extractive, in-house, unknown;
-see :mod:`mapping.suppliers`) and give each subsector's total and the shares
+see :mod:`mapping.spend.suppliers`) and give each subsector's total and the shares
 of each class. National-footprint charities are generative but shown
 separately. Local spend policy (Knowsley): payments under £5,000 (low value)
 and from £5,000 up to £181,000 (intermediate, below the old OJEU threshold)
@@ -111,7 +111,7 @@ def classify_payments(payments: pd.DataFrame, matches: pd.DataFrame, *,
         ``id, supplier_key, supplier_name, department, service, amount_pence``.
     matches
         Remembered supplier matches: ``supplier_key, ownership_class,
-        national_charity, office_in_borough`` (see :mod:`mapping.suppliers`).
+        national_charity, office_in_borough`` (see :mod:`mapping.spend.suppliers`).
     """
     out = payments.copy()
     keyed = matches.drop_duplicates("supplier_key").set_index("supplier_key")

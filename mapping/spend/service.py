@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping.errors import NotFoundError
-from mapping.models import SpendDataset
-from mapping.spend_report import (
+from mapping.spend.report import (
     classify_payments,
     compare_shares,
     policy_bands,
     subsector_shares,
     top_extractive,
 )
-from mapping.spend_store import get_dataset, payments_frame
-from mapping.suppliers import supplier_matches_frame
+from mapping.spend.store import get_dataset, payments_frame
+from mapping.spend.suppliers import supplier_matches_frame
+from mapping.store.models import SpendDataset
 
 
 @dataclass
@@ -32,12 +32,12 @@ class SpendReport:
 
     @cached_property
     def shares(self) -> pd.DataFrame:
-        """Give the per-subsector table (:func:`mapping.spend_report.subsector_shares`)."""
+        """Give the per-subsector table (:func:`mapping.spend.report.subsector_shares`)."""
         return subsector_shares(self.classified)
 
     @cached_property
     def bands(self) -> pd.DataFrame:
-        """Give the local spend policy bands (:func:`mapping.spend_report.policy_bands`)."""
+        """Give the local spend policy bands (:func:`mapping.spend.report.policy_bands`)."""
         return policy_bands(self.classified)
 
     def top_extractive(self, n: int = 10) -> pd.DataFrame:

@@ -16,12 +16,13 @@ import pandas as pd
 from sqlalchemy import Date, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from mapping import spend as SP
 from mapping.config import REFERENCE_DIR
 from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.models import SpendDataset, SpendLine, SpendPayment
-from mapping.store import Store
-from mapping.suppliers import FUZZY_THRESHOLD, normalise_supplier_names, refresh_supplier_matches
+from mapping.spend import layout as SL
+from mapping.spend import reading as SP
+from mapping.spend.suppliers import FUZZY_THRESHOLD, normalise_supplier_names, refresh_supplier_matches
+from mapping.store.database import Store
+from mapping.store.models import SpendDataset, SpendLine, SpendPayment
 
 CHUNK = 50_000
 PAYMENTS_TABLE: Table = SpendPayment.__table__  # type: ignore[assignment]
@@ -139,7 +140,7 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
     _check_lengths({"name": name, "file": spend.file, "publisher": publisher,
                     "licence": licence, "attribution": attribution})
     payments = spend.payments.copy()
-    payments["supplier_key"] = normalise_supplier_names(payments[SP.SUPPLIER])
+    payments["supplier_key"] = normalise_supplier_names(payments[SL.SUPPLIER])
     payments["repairs"] = payments["repairs"].where(payments["repairs"] != "", None)
     with store.transaction() as session:
         existing = session.scalar(select(SpendDataset).where(SpendDataset.name == name))
@@ -168,9 +169,9 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
         if len(lines):
             bulk_insert(session, LINES_TABLE, lines)
         suppliers = (payments.groupby("supplier_key", sort=False)
-                     .agg(supplier_name=(SP.SUPPLIER, lambda s: s.mode().iloc[0]),
-                          company_number=(SP.COMPANY_NUMBER, "first"),
-                          charity_number=(SP.CHARITY_NUMBER, "first"))
+                     .agg(supplier_name=(SL.SUPPLIER, lambda s: s.mode().iloc[0]),
+                          company_number=(SL.COMPANY_NUMBER, "first"),
+                          charity_number=(SL.CHARITY_NUMBER, "first"))
                      .reset_index())
         matches = refresh_supplier_matches(session, suppliers, threshold=threshold)
         say(f"matched {len(suppliers)} suppliers")

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 
 from mapping.config import REFERENCE_DIR
 from mapping.errors import DataMissingError, NotFoundError, Problem, ValidationError
-from mapping.models import Organisation, SupplierMatch, utcnow
 from mapping.schema import OWNERSHIP_CLASSES
+from mapping.store.models import Organisation, SupplierMatch, utcnow
 
 NAME_RULES_PATH: Final = REFERENCE_DIR / "supplier_name_rules.csv"
 NATIONAL_CHARITIES_PATH: Final = REFERENCE_DIR / "national_charities.csv"

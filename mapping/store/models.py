@@ -3,7 +3,7 @@
 Types are portable between SQLite (the embedded default) and PostgreSQL:
 points are ``lon``/``lat`` columns in EPSG:4326, area polygons are WKB blobs
 (EPSG:4326), free-form attribute tables are JSON. The schema is created and
-changed only through the Alembic migrations in ``mapping/migrations``; these
+changed only through the Alembic migrations in ``mapping/store/migrations``; these
 models must match the latest migration (a test checks that).
 """
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from mapping.importers import prepare_assets, write_assets
-from mapping.models import Asset
-from mapping.store import Store
-from mapping.users import create_user
+from mapping.register.importers import prepare_assets, write_assets
+from mapping.register.users import create_user
+from mapping.store.database import Store
+from mapping.store.models import Asset
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

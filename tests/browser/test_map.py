@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from mapping.importers import prepare_assets, write_assets
-from mapping.store import Store
+from mapping.register.importers import prepare_assets, write_assets
+from mapping.store.database import Store
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

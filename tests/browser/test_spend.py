@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mapping.store import Store
-from mapping.users import create_user
+from mapping.register.users import create_user
+from mapping.store.database import Store
 
 PASSWORD = "a long test password"
 _CSRF_INPUT = re.compile(r"<input[^>]*\bname=\"(?:[\w-]+-)?csrf_token\"[^>]*>")
@@ -110,7 +110,8 @@ def page_token(client: FlaskClient, url: str = "/login") -> str:
 
 
 def add_user(store: Store, username: str, role: str, password: str = PASSWORD) -> None:
-    """Create a user in the store (``mapping.users.create_user``, as ``mapping create-user`` does)."""
+    """Create a user in the store (``mapping.register.users.create_user``, as
+    ``mapping create-user`` does)."""
     with store.transaction() as session:
         create_user(session, username, password, role=role)
 

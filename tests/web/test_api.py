@@ -19,12 +19,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mapping.area_store import load_area_layer, save_patch_set
-from mapping.areas import patches_from_lookup
+from mapping.api.parameters import MAX_LIMIT
+from mapping.api.shapes import ASSET_FIELDS, DISTANCE_FIELDS, ORGANISATION_FIELDS
 from mapping.config import Settings
-from mapping.openapi import ASSET_FIELDS, DISTANCE_FIELDS, MAX_LIMIT, ORGANISATION_FIELDS
-from mapping.register import upsert_records
-from mapping.store import Store
+from mapping.places.areas import patches_from_lookup
+from mapping.places.store import load_area_layer, save_patch_set
+from mapping.register.records import upsert_records
+from mapping.store.database import Store
 from web import create_app
 
 ERROR_KEYS = {"status", "title", "message", "problems"}

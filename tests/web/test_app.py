@@ -7,9 +7,9 @@ import pandas as pd
 from flask import Flask
 
 from mapping.config import Settings
-from mapping.importers import prepare_assets, write_assets
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.register.importers import prepare_assets, write_assets
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 from web import create_app
 
 

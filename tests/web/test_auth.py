@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from mapping.store import Store
+from mapping.store.database import Store
 from tests.web.conftest import PASSWORD, add_user, csrf_token, log_in, page_token
 
 

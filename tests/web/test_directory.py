@@ -4,9 +4,9 @@ import csv
 import io
 import re
 
-from mapping.area_store import load_area_layer, save_patch_set
-from mapping.areas import patches_from_lookup
-from mapping.store import Store
+from mapping.places.areas import patches_from_lookup
+from mapping.places.store import load_area_layer, save_patch_set
+from mapping.store.database import Store
 
 
 def rows(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -102,7 +102,7 @@ def test_shortlist_redirect_stays_on_site(client) -> None:
 def test_csv_cells_cannot_become_spreadsheet_formulas(client, demo_store: Store) -> None:
     import pandas as pd
 
-    from mapping.importers import prepare_assets, write_assets
+    from mapping.register.importers import prepare_assets, write_assets
 
     prepared, problems = prepare_assets(pd.DataFrame({
         "external_id": ["f1"], "name": ['=HYPERLINK("http://evil.example","x")'],

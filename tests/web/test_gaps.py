@@ -18,14 +18,14 @@ from flask.testing import FlaskClient
 from pyproj import Transformer
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer, save_patch_set
-from mapping.areas import patches_from_lookup
+from mapping.access.analysis import GapOptions, analyse_gaps, inputs_from_store
+from mapping.access.network import prepare_network
+from mapping.access.walk_graph import walking_graph_from_xml
 from mapping.config import Settings
-from mapping.gap_analysis import GapOptions, analyse_gaps, inputs_from_store
-from mapping.network import prepare_network
+from mapping.places.areas import patches_from_lookup
+from mapping.places.store import load_area_layer, save_patch_set
 from mapping.schema import METRIC_CRS, STORAGE_CRS
-from mapping.store import Store
-from mapping.walk_graph import walking_graph_from_xml
+from mapping.store.database import Store
 from tests.synthetic_streets import grid_over_west_half
 from tests.web.conftest import form_data, signed_in
 from web import create_app

@@ -11,18 +11,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete
 
 from mapping import schema as S
-from mapping.area_store import (
+from mapping.lots.design import LotSettings, design_lots
+from mapping.lots.store import design_inputs, lot_design_info, save_lot_design
+from mapping.places.areas import patches_from_lookup
+from mapping.places.store import (
     add_area_attributes,
     list_patch_sets,
     load_area_layer,
     save_area_layer,
     save_patch_set,
 )
-from mapping.areas import patches_from_lookup
-from mapping.lot_store import design_inputs, lot_design_info, save_lot_design
-from mapping.lots import LotSettings, design_lots
-from mapping.models import AreaLayer
-from mapping.store import Store
+from mapping.store.database import Store
+from mapping.store.models import AreaLayer
 from tests.web.conftest import form_data, page_token
 from web.lots import CACHE_SIZE, design_cache_info
 

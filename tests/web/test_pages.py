@@ -17,11 +17,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer, save_patch_set
-from mapping.areas import patches_from_lookup
-from mapping.importers import prepare_assets, write_assets
-from mapping.register import assets_frame
-from mapping.store import Store
+from mapping.places.areas import patches_from_lookup
+from mapping.places.store import load_area_layer, save_patch_set
+from mapping.register.importers import prepare_assets, write_assets
+from mapping.register.records import assets_frame
+from mapping.store.database import Store
 
 SUMMARY = re.compile(r'<p class="summary" id="map-summary">(\d+) ([^<:]*?)(?: in [^<:]*)?:')
 

@@ -11,11 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from mapping.area_store import load_area_layer
-from mapping.importers import prepare_assets, prepare_organisations, write_assets
-from mapping.models import Asset, Organisation
-from mapping.register import assets_frame, history, organisations_frame, upsert_records
-from mapping.store import Store
+from mapping.places.store import load_area_layer
+from mapping.register.importers import prepare_assets, prepare_organisations, write_assets
+from mapping.register.records import assets_frame, history, organisations_frame, upsert_records
+from mapping.store.database import Store
+from mapping.store.models import Asset, Organisation
 from tests.web.conftest import form_data, page_token
 
 EVIL = "<img src=x onerror=alert(1)>"

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from mapping.config import Settings
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 from web import create_app
 
 #: Every query parameter the views read, each given a value no view can use as it stands.

@@ -10,9 +10,9 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mapping.spend import pounds
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.spend.reading import pounds
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 from tests.web.conftest import csrf_token, form_data
 
 JUNE = Path("spend") / "lambeth" / "lambeth_payments_over_500_2012-06_raw.csv"
@@ -73,7 +73,7 @@ def test_a_bad_file_is_not_imported_and_every_problem_is_listed(
     assert response.status_code == 422
     assert "row 2, field &#39;amount&#39;" in text and "row 3, field &#39;supplier_name&#39;" in text
     with demo_store.transaction() as session:
-        from mapping.spend_store import datasets_frame
+        from mapping.spend.store import datasets_frame
         assert datasets_frame(session).empty
     data["skip_invalid"] = "y"
     data["mapping"] = "Amount=nonsense"

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from mapping.config import Settings
-from mapping.models import Submission
-from mapping.register import assets_frame
-from mapping.store import Store
-from mapping.users import create_user
+from mapping.register.records import assets_frame
+from mapping.register.users import create_user
+from mapping.store.database import Store
+from mapping.store.models import Submission
 from web import create_app
 from web.extensions import limiter
 

@@ -9,25 +9,25 @@ import pytest
 from click.testing import CliRunner
 
 from mapping import schema as S
-from mapping.access import demand_from_areas
-from mapping.area_store import load_area_layer, save_patch_set
-from mapping.areas import lookup_by_location, patches_from_lookup
-from mapping.cli import main
-from mapping.errors import ValidationError
-from mapping.funding import FundingSettings
-from mapping.gap_analysis import (
+from mapping.access.analysis import (
     GapAnalysis,
     GapOptions,
     analyse_gaps,
     inputs_from_store,
     plan_for,
 )
-from mapping.lot_store import design_inputs, save_lot_design
-from mapping.lots import LotSettings, design_lots
-from mapping.network import prepare_network
+from mapping.access.inputs import demand_from_areas
+from mapping.access.network import prepare_network
+from mapping.access.walk_graph import walking_graph_from_xml
+from mapping.cli.main import main
+from mapping.errors import ValidationError
+from mapping.funding.plan import FundingSettings
+from mapping.lots.design import LotSettings, design_lots
+from mapping.lots.store import design_inputs, save_lot_design
+from mapping.places.areas import lookup_by_location, patches_from_lookup
+from mapping.places.store import load_area_layer, save_patch_set
 from mapping.schema import METRIC_CRS
-from mapping.store import Store
-from mapping.walk_graph import walking_graph_from_xml
+from mapping.store.database import Store
 from tests.synthetic_streets import grid_over_west_half
 
 

@@ -13,37 +13,40 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from mapping import schema as S
-from mapping.access import (
+from mapping.access.catchment import (
     ACCESS,
     ACCESS_2SFCA,
-    DEMAND,
     DEMAND_ID,
-    ID,
-    IMD_WEIGHT,
     METRES,
     MINUTES,
     NEAREST_METRES,
     NEAREST_MINUTES,
     NEAREST_SITE,
-    PEOPLE,
     PEOPLE_WITHIN,
-    POINT_METHOD,
     SNAPPED,
-    SUPPLY,
     SUPPLY_ID,
     WITHIN,
     WITHIN_CUTOFF,
     AccessSettings,
     area_access,
-    demand_from_areas,
     e2sfca,
     nearest_minutes,
     people_within,
-    supply_from_assets,
     two_step_fca,
 )
+from mapping.access.costs import TravelSettings, straight_line_costs
+from mapping.access.inputs import (
+    DEMAND,
+    ID,
+    IMD_WEIGHT,
+    PEOPLE,
+    POINT_METHOD,
+    SUPPLY,
+    demand_from_areas,
+    supply_from_assets,
+)
+from mapping.access.network import network_costs
 from mapping.errors import ValidationError
-from mapping.network import TravelSettings, network_costs, straight_line_costs
 
 WALK_M_PER_MIN = 80.0
 
@@ -226,9 +229,9 @@ def test_every_access_setting_has_one_line_of_help() -> None:
     import ast
     import inspect
 
-    import mapping.access
+    import mapping.access.catchment
 
-    tree = ast.parse(inspect.getsource(mapping.access))
+    tree = ast.parse(inspect.getsource(mapping.access.catchment))
     body = next(n for n in ast.walk(tree)
                 if isinstance(n, ast.ClassDef) and n.name == "AccessSettings").body
     helped = {here.target.id for here, after in zip(body, body[1:], strict=False)

@@ -12,20 +12,9 @@ import pytest
 from shapely.geometry import Point, box
 
 from mapping import schema as S
-from mapping.access import (
-    ACCESS,
-    DEMAND,
-    ID,
-    PEOPLE,
-    SUPPLY,
-    WITHIN_CUTOFF,
-    area_access,
-    demand_from_areas,
-    supply_from_assets,
-)
-from mapping.area_store import load_area_layer
-from mapping.errors import ValidationError
-from mapping.gaps import (
+from mapping.access.catchment import ACCESS, WITHIN_CUTOFF, area_access
+from mapping.access.costs import straight_line_costs
+from mapping.access.gaps import (
     BELOW_HALF_MEAN,
     BOTTOM_QUINTILE,
     GAP,
@@ -37,9 +26,11 @@ from mapping.gaps import (
     weighted_mean,
     what_if,
 )
-from mapping.network import straight_line_costs
-from mapping.register import assets_frame
-from mapping.store import Store
+from mapping.access.inputs import DEMAND, ID, PEOPLE, SUPPLY, demand_from_areas, supply_from_assets
+from mapping.errors import ValidationError
+from mapping.places.store import load_area_layer
+from mapping.register.records import assets_frame
+from mapping.store.database import Store
 
 
 def test_normalise_access_by_hand() -> None:

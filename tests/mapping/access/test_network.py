@@ -1,4 +1,4 @@
-"""Tests for mapping.network: walking networks, snapping and cost tables.
+"""Tests for mapping.access.network: walking networks, snapping and cost tables.
 
 Offline only: an autouse fixture makes any socket connection fail. Hand-made answers come from a 3×3 grid of
 nodes 100 m apart; the end-to-end tests read the real OSM extract in the shared data folder
@@ -20,9 +20,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from mapping import network, walk_graph
-from mapping.errors import CRSError, ValidationError
-from mapping.network import (
+from mapping.access import costs, walk_graph
+from mapping.access.costs import (
     COST_COLUMNS,
     COST_DEMAND,
     COST_METRES,
@@ -34,17 +33,15 @@ from mapping.network import (
     UnsnappedPoint,
     fallback_label,
     is_fallback,
-    network_costs,
-    prepare_network,
-    snap_points,
     straight_line_costs,
-    travel_costs,
     unsnapped_frame,
 )
+from mapping.access.network import network_costs, prepare_network, snap_points, travel_costs
+from mapping.access.walk_graph import walking_graph_from_xml
+from mapping.errors import CRSError, ValidationError
 from mapping.schema import METRIC_CRS, STORAGE_CRS
-from mapping.walk_graph import walking_graph_from_xml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = Path(os.environ.get("MAPPING_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
 WOOD_GREEN = DATA_DIR / "osm_fixtures" / "north_london_overpass_2026-07-26.osm"
 
@@ -395,7 +392,7 @@ def test_travel_settings_report_every_bad_value() -> None:
 
 
 def test_every_travel_setting_has_one_line_of_help() -> None:
-    tree = ast.parse(Path(network.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(costs.__file__).read_text(encoding="utf-8"))
     body = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
                 and n.name == "TravelSettings").body
     fields = [n.target.id for n in body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]

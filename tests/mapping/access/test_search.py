@@ -1,8 +1,8 @@
-"""Tests for mapping._walk_search: the search on the network's core and its hanging trees.
+"""Tests for mapping.access._search: the search on the network's core and its hanging trees.
 
 Hand-made answers on a square with a tree hanging off one corner; random graphs (SYNTHETIC:
 random trees, extra edges and lengths from a fixed seed) checked pair by pair against
-networkx's own Dijkstra through the public :func:`mapping.network.network_costs`.
+networkx's own Dijkstra through the public :func:`mapping.access.network.network_costs`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,10 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_array
 
-from mapping import _walk_search
-from mapping._walk_search import core_of
-from mapping.network import (
-    COST_DEMAND,
-    COST_METRES,
-    COST_SUPPLY,
-    TravelSettings,
-    network_costs,
-    prepare_network,
-    snap_points,
-)
+from mapping.access import _search
+from mapping.access._search import core_of
+from mapping.access.costs import COST_DEMAND, COST_METRES, COST_SUPPLY, TravelSettings
+from mapping.access.network import network_costs, prepare_network, snap_points
 from mapping.schema import METRIC_CRS
 
 X0, Y0 = 530_000.0, 180_000.0
@@ -206,7 +199,7 @@ def test_random_networks_with_trees_give_networkx_distances(seed: int,
     # Half the seeds put the points up to 30 m off their nodes; half search one root at a time.
     north = {v: float(rng.uniform(0, 30)) for v in everyone} if seed % 2 else None
     if seed % 3 == 0:
-        monkeypatch.setattr(_walk_search, "_CHUNK_CELLS", 1)
+        monkeypatch.setattr(_search, "_CHUNK_CELLS", 1)
 
     found = table_of(graph, demand, supply, cutoff, north)
     expected = networkx_table(graph, demand, supply, cutoff, north)

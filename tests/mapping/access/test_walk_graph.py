@@ -1,4 +1,4 @@
-"""Tests for mapping.walk_graph: walking networks from OSM XML (offline) and from a place.
+"""Tests for mapping.access.walk_graph: walking networks from OSM XML (offline) and from a place.
 
 Offline only: an autouse fixture makes any socket connection fail, and the online loader is
 tested with ``ox.graph_from_place`` replaced. The XML is written by hand in the tests.
@@ -19,11 +19,12 @@ import osmnx as ox
 import pytest
 from shapely.geometry import Point
 
-from mapping import walk_graph
+from mapping.access import walk_graph
+from mapping.access.costs import COST_METRES
+from mapping.access.network import network_costs
+from mapping.access.walk_graph import walking_graph_from_place, walking_graph_from_xml
 from mapping.errors import DataMissingError, MappingError, ValidationError
-from mapping.network import COST_METRES, network_costs
 from mapping.schema import METRIC_CRS, STORAGE_CRS
-from mapping.walk_graph import walking_graph_from_place, walking_graph_from_xml
 from tests.synthetic_streets import write_street_grid
 
 # --- loading a walking network from OSM XML -------------------------------------------------

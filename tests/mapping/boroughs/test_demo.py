@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import func, select
 
 from mapping import schema as S
-from mapping.area_store import list_layers, load_area_layer
-from mapping.demo import demo_sources, load_demo
+from mapping.boroughs.demo import demo_sources, load_demo
 from mapping.errors import DataMissingError
-from mapping.models import Asset, Organisation, RecordHistory
-from mapping.register import assets_frame, organisations_frame
-from mapping.store import Store
+from mapping.places.store import list_layers, load_area_layer
+from mapping.register.records import assets_frame, organisations_frame
+from mapping.store.database import Store
+from mapping.store.models import Asset, Organisation, RecordHistory
 
 
 def test_layers_have_the_published_counts(demo_store: Store) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from mapping.cli import main
-from mapping.store import Store
+from mapping.cli.main import main
+from mapping.store.database import Store
 
 
 def run(runner: CliRunner, store: Store, *args: str) -> Result:

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mapping.cli import main
-from mapping.register import assets_frame
-from mapping.store import Store
+from mapping.cli.main import main
+from mapping.register.records import assets_frame
+from mapping.store.database import Store
 
 
 def run(runner: CliRunner, store: Store, *args: str):  # type: ignore[no-untyped-def]
@@ -126,7 +126,7 @@ def test_geocode_prints_coordinates_and_fails_on_unknown(runner: CliRunner) -> N
 def test_create_user_hashes_the_password(runner: CliRunner, store: Store) -> None:
     from sqlalchemy import select
 
-    from mapping.models import User
+    from mapping.store.models import User
 
     result = runner.invoke(main, ["--database-url", store.url, "create-user", "amina",
                                   "--role", "officer"],

@@ -1,4 +1,4 @@
-"""The maximal covering location problem with existing sites fixed (mapping.mclp).
+"""The maximal covering location problem with existing sites fixed (mapping.funding.mclp).
 
 Every instance is small enough to work out by hand, and the choice is checked against brute
 force over all combinations of candidates (ties included).
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mapping import mclp as M
 from mapping.errors import ValidationError
-from mapping.mclp import choose_host_sites
+from mapping.funding import mclp as M
+from mapping.funding.mclp import choose_host_sites
 
 Reach = Mapping[Any, Mapping[Any, float]]  # site -> {area: minutes}
 

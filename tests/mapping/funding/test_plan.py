@@ -17,16 +17,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mapping import funding as F
 from mapping.errors import ValidationError
-from mapping.funding import (
+from mapping.funding import plan as F
+from mapping.funding.giving360 import grants_to_360giving
+from mapping.funding.plan import (
     FundingSettings,
     plan_microfund,
     plan_to_csv,
     rank_gaps,
 )
-from mapping.giving360 import grants_to_360giving
-from tests.mapping.test_mclp import cost_table
+from tests.mapping.funding.test_mclp import cost_table
 
 # --- settings -----------------------------------------------------------------------------
 

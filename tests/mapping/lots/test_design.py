@@ -9,12 +9,13 @@ import pytest
 from shapely.geometry import box
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer
-from mapping.areas import adjacency_graph, lookup_by_location, patches_from_lookup
 from mapping.errors import ValidationError
-from mapping.lot_store import design_inputs
-from mapping.lots import MAX_K, LotSettings, design_lots, with_small_area_totals
-from mapping.store import Store
+from mapping.lots.design import MAX_K, LotSettings, design_lots
+from mapping.lots.measures import with_small_area_totals
+from mapping.lots.store import design_inputs
+from mapping.places.areas import adjacency_graph, lookup_by_location, patches_from_lookup
+from mapping.places.store import load_area_layer
+from mapping.store.database import Store
 
 
 def grid(cols: int, rows: int, values: list[float] | None = None) -> gpd.GeoDataFrame:

@@ -8,16 +8,16 @@ import pytest
 from shapely.geometry import Point
 
 from mapping import schema as S
-from mapping.areas import patches_from_lookup
 from mapping.errors import ValidationError
-from mapping.lot_profile import (
+from mapping.lots.profile import (
     ProfileInputs,
     check_lot_rules,
     compare_designs,
     lot_profile,
     read_allocation,
 )
-from tests.mapping.test_lots import grid
+from mapping.places.areas import patches_from_lookup
+from tests.mapping.lots.test_design import grid
 
 
 def orgs() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests of mapping.render: maps that load nothing from the internet, and escape user text."""
+"""Tests of mapping.maps.asset_map: maps that load nothing from the internet, and escape user text."""
 
 from __future__ import annotations
 
@@ -18,25 +18,27 @@ from shapely.geometry import Point, Polygon, box
 from mapping import schema
 from mapping.config import PROJECT_ROOT
 from mapping.errors import CRSError, MappingError, ValidationError
-from mapping.render import (
+from mapping.maps._vendor import (
     DROPPED_ASSETS,
-    MEASURES,
-    OWNERSHIP_COLOURS,
     VENDOR_DIRS,
     VENDOR_FILES,
     VENDOR_REFERENCED_FILES,
-    asset_map,
-    available_measures,
-    category_glyphs,
-    choropleth_classes,
     is_vendor_file,
     localise_assets,
 )
-from mapping.taxonomy import load_categories
+from mapping.maps.asset_map import asset_map
+from mapping.maps.legend import (
+    MEASURES,
+    OWNERSHIP_COLOURS,
+    available_measures,
+    category_glyphs,
+    choropleth_classes,
+)
+from mapping.register.taxonomy import load_categories
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 EVIL = "<img src=x onerror=alert(1)>"
-# How json.dumps + the <, >, &, ' escapes of mapping.render._js write EVIL into the script.
+# How json.dumps + the <, >, &, ' escapes of mapping.maps.asset_map._js write EVIL into the script.
 EVIL_AS_JSON = "\\u003cimg src=x onerror=alert(1)\\u003e"
 LABELS = {"homecare": "Homecare (domiciliary)", "memory_cafe": "Memory café"}
 

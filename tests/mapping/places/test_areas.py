@@ -11,7 +11,8 @@ import shapely
 from shapely.geometry import box
 
 from mapping import schema as S
-from mapping.areas import (
+from mapping.errors import CRSError, ValidationError
+from mapping.places.areas import (
     adjacency_graph,
     area_km2,
     areas_from_frame,
@@ -21,7 +22,6 @@ from mapping.areas import (
     repaired_rows,
     require_crs,
 )
-from mapping.errors import CRSError, ValidationError
 from mapping.tables import read_table
 
 # Near Stratford, on whole kilometres of the National Grid.

@@ -1,4 +1,4 @@
-"""Tests for mapping.geocode: postcodes (OS Code-Point Open), lon/lat, eastings/northings.
+"""Tests for mapping.places.geocode: postcodes (OS Code-Point Open), lon/lat, eastings/northings.
 
 Expected values come from the real files, so each can be checked by hand:
 ``codepoint_open_E6_E7_E12_E13_E15_E16_E20.csv`` in the shared data folder, and rows read
@@ -17,22 +17,24 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from mapping import geocode
 from mapping.errors import CRSError, DataMissingError
-from mapping.geocode import (
-    CODEPOINT_ATTRIBUTION,
+from mapping.places import geocode
+from mapping.places.geocode import (
     NO_LOCATION,
-    PostcodeIndex,
     flag_outside_borough,
     geocode_frame,
-    normalise_postcode,
-    normalise_postcodes,
     points_from_eastings_northings,
     points_from_lonlat,
 )
+from mapping.places.postcodes import (
+    CODEPOINT_ATTRIBUTION,
+    PostcodeIndex,
+    normalise_postcode,
+    normalise_postcodes,
+)
 from mapping.schema import IN_BOROUGH, METRIC_CRS, STORAGE_CRS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = Path(os.environ.get("MAPPING_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
 NEWHAM_POSTCODES = DATA_DIR / "newham/postcodes/codepoint_open_E6_E7_E12_E13_E15_E16_E20.csv"
 NEWHAM_OUTLINE = DATA_DIR / "newham/boundaries/lad_2022.geojson"

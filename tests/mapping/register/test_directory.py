@@ -1,4 +1,4 @@
-"""Tests for mapping.directory: filters, patches and straight-line distance from a postcode.
+"""Tests for mapping.register.directory: filters, patches and straight-line distance from a postcode.
 
 Every expected value can be worked out by hand: points sit on a line or a small grid,
 and distances are whole metres along an easting in EPSG:27700.
@@ -16,7 +16,9 @@ import pytest
 from shapely.geometry import Point, box
 
 from mapping import schema as S
-from mapping.directory import (
+from mapping.errors import CRSError, ValidationError
+from mapping.places.postcodes import PostcodeIndex
+from mapping.register.directory import (
     DISTANCE_M,
     DISTANCE_METHOD,
     STRAIGHT_LINE,
@@ -24,8 +26,6 @@ from mapping.directory import (
     filter_assets,
     point_for_postcode,
 )
-from mapping.errors import CRSError, ValidationError
-from mapping.geocode import PostcodeIndex
 
 # Three assets 0.01° of longitude apart on latitude 51.5, in EPSG:4326.
 GRID = {

@@ -24,23 +24,23 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 
 from mapping import schema as S
-from mapping.area_store import load_area_layer, save_area_layer, save_patch_set
-from mapping.areas import areas_from_frame, patches_from_lookup
-from mapping.cli import main
+from mapping.cli.main import main
 from mapping.errors import Problem, ValidationError
-from mapping.geocode import PostcodeIndex
-from mapping.importers import (
+from mapping.places.areas import areas_from_frame, patches_from_lookup
+from mapping.places.postcodes import PostcodeIndex
+from mapping.places.store import load_area_layer, save_area_layer, save_patch_set
+from mapping.register.importers import (
     export_assets,
     import_assets,
     import_organisations,
     prepare_assets,
 )
-from mapping.models import Asset, Base, RecordHistory
-from mapping.register import assets_frame, history, organisations_frame, update_record
-from mapping.store import Store
+from mapping.register.records import assets_frame, history, organisations_frame, update_record
+from mapping.store.database import Store
+from mapping.store.models import Asset, Base, RecordHistory
 from mapping.tables import read_table
 
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+BAD = Path(__file__).resolve().parents[2] / "data" / "bad"
 NEWHAM_POSTCODES = "newham/postcodes/codepoint_open_E6_E7_E12_E13_E15_E16_E20.csv"
 
 # Three valid rows with real Newham postcodes (the points are OS Code-Point Open's).
@@ -589,7 +589,7 @@ def test_a_50_mb_file_with_bad_rows_deep_inside_is_rejected_naming_them(
         "postcode": rng.choice(postcodes, rows),
         "capacity": rng.integers(1, 60, rows).astype(str),
         "status": "active",
-        "description": "SYNTHETIC row made by tests/mapping/test_importers.py: not a real asset",
+        "description": "SYNTHETIC row made by tests/mapping/register/test_importers.py: not a real asset",
     })
     frame.loc[300_000 - 1, "postcode"] = "E15 9ZZ"
     frame.loc[313_131 - 1, "capacity"] = "-3"

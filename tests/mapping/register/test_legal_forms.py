@@ -1,4 +1,4 @@
-"""Tests for mapping.legal_forms: CLES Appendix 1 and the Companies House vocabularies."""
+"""Tests for mapping.register.legal_forms: CLES Appendix 1 and the Companies House vocabularies."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mapping.errors import DataMissingError, ValidationError
-from mapping.legal_forms import (
+from mapping.register.legal_forms import (
     LegalFormClass,
     classify_legal_form,
     classify_legal_forms,
@@ -22,7 +22,7 @@ from mapping.legal_forms import (
 )
 from mapping.schema import OWNERSHIP_CLASSES, OWNERSHIP_MODELS
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 DATA_DIR = Path(os.environ.get("MAPPING_DATA_DIR", PROJECT.parent / "shared" / "data"))
 CH_DIR = DATA_DIR / "reference" / "companies_house"
 

@@ -1,4 +1,4 @@
-"""Tests for mapping.osm: OSM features to community assets.
+"""Tests for mapping.register.osm: OSM features to community assets.
 
 Offline only: an autouse fixture makes any socket connection fail, and the
 online wrapper is tested with osmnx's two network calls replaced.
@@ -22,7 +22,6 @@ import pytest
 from osmnx._errors import InsufficientResponseError
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from mapping import osm
 from mapping.config import REFERENCE_DIR
 from mapping.errors import (
     CRSError,
@@ -31,9 +30,10 @@ from mapping.errors import (
     NotFoundError,
     ValidationError,
 )
+from mapping.register import osm, osm_tags
 from mapping.schema import ASSET_COLUMNS, METRIC_CRS, STORAGE_CRS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = Path(os.environ.get("MAPPING_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
 WOOD_GREEN = DATA_DIR / "osm_fixtures" / "north_london_overpass_2026-07-26.osm"
 
@@ -137,7 +137,7 @@ def test_project_tag_table_uses_only_category_codes() -> None:
 
 
 def test_osm_tags_builds_the_osmnx_query_in_file_order() -> None:
-    tags = osm.osm_tags()
+    tags = osm_tags.osm_tags()
     assert tags["social_facility"] == [
         "food_bank",
         "day_care",
@@ -157,7 +157,7 @@ def test_osm_tags_any_value_row_becomes_true(tmp_path: Path) -> None:
         tmp_path / "t.csv",
         "key,value,category,note\namenity,library,community_space,\nleisure,*,other,\n",
     )
-    assert osm.osm_tags(tag_table=table) == {"amenity": ["library"], "leisure": True}
+    assert osm_tags.osm_tags(tag_table=table) == {"amenity": ["library"], "leisure": True}
 
 
 def test_bad_tag_table_reports_every_problem_at_once(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_bad_tag_table_reports_every_problem_at_once(tmp_path: Path) -> None:
         "leisure,park,community_space,\n",  # row 6: shadowed by the * in row 5
     )
     with pytest.raises(ValidationError) as caught:
-        osm.osm_tags(tag_table=table)
+        osm_tags.osm_tags(tag_table=table)
     found = {(p.row, p.field) for p in caught.value.problems}
     assert found == {(2, "category"), (3, "key"), (4, "value"), (6, "value")}
     assert str(table) in str(caught.value)
@@ -181,12 +181,12 @@ def test_bad_tag_table_reports_every_problem_at_once(tmp_path: Path) -> None:
 def test_tag_table_without_its_columns_is_rejected(tmp_path: Path) -> None:
     table = write_table(tmp_path / "t.csv", "tag,category\namenity=library,community_space\n")
     with pytest.raises(ValidationError, match="missing column"):
-        osm.osm_tags(tag_table=table)
+        osm_tags.osm_tags(tag_table=table)
 
 
 def test_missing_tag_table_raises_data_missing(tmp_path: Path) -> None:
     with pytest.raises(DataMissingError, match="nope.csv"):
-        osm.osm_tags(tag_table=tmp_path / "nope.csv")
+        osm_tags.osm_tags(tag_table=tmp_path / "nope.csv")
 
 
 # --- the offline wrapper on a hand-written file ------------------------------------------
@@ -417,7 +417,7 @@ def test_assets_from_place_geocodes_then_queries_with_the_table_tags(
 
     assert seen["query"] == "Wood Green, London"
     assert seen["polygon"].equals(box(-0.2, 51.5, 0.0, 51.7))
-    assert seen["tags"] == osm.osm_tags()
+    assert seen["tags"] == osm_tags.osm_tags()
     pd.testing.assert_frame_equal(assets, osm.assets_from_osm_xml(hand_written))
 
 
@@ -518,7 +518,7 @@ def test_real_extract_points_lie_on_their_lines_and_in_their_polygons(
     wood_green: Path, fixture_table: Path
 ) -> None:
     assets = osm.assets_from_osm_xml(wood_green, tag_table=fixture_table)
-    tags: dict[str, bool | str | list[str]] = dict(osm.osm_tags(tag_table=fixture_table))
+    tags: dict[str, bool | str | list[str]] = dict(osm_tags.osm_tags(tag_table=fixture_table))
     raw = ox.features_from_xml(wood_green, tags=tags)
     raw = raw.reset_index()
     raw.index = "osm:" + raw["element"] + "/" + raw["id"].astype(str)

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 
 from mapping import schema as S
 from mapping.errors import NotFoundError, StaleEditError
-from mapping.models import Asset, Organisation, RecordHistory
-from mapping.register import (
+from mapping.register.records import (
     assets_frame,
     history,
     organisation_ids,
     update_record,
     upsert_records,
 )
-from mapping.store import Store
+from mapping.store.database import Store
+from mapping.store.models import Asset, Organisation, RecordHistory
 
 
 def assets(*rows: tuple[str, str, str], **columns: list[object]) -> pd.DataFrame:
@@ -246,7 +246,7 @@ def test_organisation_upserts_count_and_keep_history(register: Store) -> None:
 
 
 def test_frames_pick_records_by_id(demo_store) -> None:  # type: ignore[no-untyped-def]
-    from mapping.register import assets_frame, organisations_frame
+    from mapping.register.records import assets_frame, organisations_frame
 
     with demo_store.transaction() as session:
         all_assets = assets_frame(session)

@@ -9,10 +9,9 @@ from branca.element import Figure
 from sqlalchemy import func, select
 
 from mapping.errors import NotFoundError, StaleEditError, ValidationError
-from mapping.models import Asset, RecordHistory, Submission
-from mapping.register import assets_frame, history
-from mapping.store import Store
-from mapping.submissions import (
+from mapping.maps.submissions import location_picker_map, submissions_frame, submissions_map
+from mapping.register.records import assets_frame, history
+from mapping.register.submissions import (
     SUBMISSION_ATTRIBUTION,
     SUBMISSION_LICENCE,
     SubmissionDecidedError,
@@ -20,14 +19,13 @@ from mapping.submissions import (
     approve,
     decided,
     get_submission,
-    location_picker_map,
     pending,
     reject,
     save_submission,
-    submissions_frame,
-    submissions_map,
     validate_submission,
 )
+from mapping.store.database import Store
+from mapping.store.models import Asset, RecordHistory, Submission
 
 # Stratford Library's postcode, and a point by it, both in Newham.
 POSTCODE = "E15 4EH"

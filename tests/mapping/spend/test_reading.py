@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from mapping.errors import ValidationError
-from mapping.spend import LINE_STATUSES, pounds, read_spend, repair_row
-from mapping.spend_store import get_dataset, import_spend, lines_frame, payments_frame
-from mapping.store import Store
+from mapping.spend.layout import LINE_STATUSES
+from mapping.spend.reading import pounds, read_spend
+from mapping.spend.repairs import repair_row
+from mapping.spend.store import get_dataset, import_spend, lines_frame, payments_frame
+from mapping.store.database import Store
 from mapping.tables import parse_money
 
 LAMBETH = Path("spend") / "lambeth"
@@ -163,7 +165,7 @@ def test_pounds() -> None:
 def test_cli_import_spend_and_spend_report(data_dir: Path, store: Store, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from mapping.cli import main
+    from mapping.cli.main import main
 
     runner = CliRunner()
 
@@ -212,7 +214,7 @@ def test_every_line_rejected_and_other_delimiters(tmp_path: Path) -> None:
 def _cli(store: Store):  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from mapping.cli import main
+    from mapping.cli.main import main
 
     runner = CliRunner()
     return lambda *args: runner.invoke(main, ["--database-url", store.url, *args],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mapping.spend_report import (
+from mapping.spend.report import (
     BANDS,
     LOCALITY,
     SEGMENTS,
@@ -22,9 +22,9 @@ from mapping.spend_report import (
     subsector_shares,
     top_extractive,
 )
-from mapping.spend_service import report_for
-from mapping.spend_store import import_spend
-from mapping.store import Store
+from mapping.spend.service import report_for
+from mapping.spend.store import import_spend
+from mapping.store.database import Store
 
 PAYMENTS = pd.DataFrame({
     "id": range(1, 8),

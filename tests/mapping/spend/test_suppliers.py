@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from mapping.errors import ValidationError
-from mapping.register import upsert_records
-from mapping.spend_store import import_spend
-from mapping.store import Store
-from mapping.suppliers import (
+from mapping.register.records import upsert_records
+from mapping.spend.store import import_spend
+from mapping.spend.suppliers import (
     classify_suppliers,
     infer_legal_forms,
     match_suppliers,
@@ -19,6 +18,7 @@ from mapping.suppliers import (
     resolve_supplier,
     supplier_matches_frame,
 )
+from mapping.store.database import Store
 
 REGISTER = pd.DataFrame({
     "id": [1, 2, 3, 4, 5],

@@ -1,11 +1,14 @@
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from mapping.models import Base
-from mapping.store import Store, StoreNotReadyError
+from mapping.store.database import Store, StoreNotReadyError
+from mapping.store.models import Area, AreaLayer, Asset, Base, RecordHistory, User
 
 
 def test_migrations_build_exactly_the_models(store: Store) -> None:
@@ -65,3 +68,28 @@ def test_area_layer_version_migrates_both_ways_keeping_every_area(tmp_path) -> N
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 2  # not cascaded away
         columns = [row[1] for row in conn.execute(text("PRAGMA table_info(area_layers)"))]
     assert "version" not in columns
+
+
+FLAT_LAYOUT_STORE = Path(__file__).resolve().parents[2] / "data" / "stores" / "flat_layout_0003.sql"
+
+
+def test_a_store_made_by_the_flat_layout_upgrades_with_every_record(tmp_path) -> None:
+    # The SQL dump was written by the code before mapping/ became packages (see its header).
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FLAT_LAYOUT_STORE.read_text(encoding="utf-8"))
+    s = Store(f"sqlite:///{path}")
+    assert s.current_revision() == "0003"
+    with pytest.raises(StoreNotReadyError):
+        s.check_ready()
+
+    assert s.upgrade() == s.head_revision()
+    s.check_ready()
+    with s.session() as session:
+        assets = sorted(session.scalars(select(Asset.name)))
+        assert assets == ["SYNTHETIC test café", "SYNTHETIC test hall"]
+        assert session.scalar(select(func.count()).select_from(Area)) == 2
+        assert session.scalar(select(AreaLayer.version)) == 1
+        assert session.scalar(select(User.username)) == "officer1"
+        assert session.scalar(select(func.count()).select_from(RecordHistory)) == 2
+    s.dispose()
