@@ -10,6 +10,7 @@ in :mod:`mapping.register.submissions`; these views parse, call it and render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import folium
@@ -266,47 +267,50 @@ def detail(submission_id: int) -> Any:
     return _detail(submission, forms)
 
 
+def _decide(submission_id: int, posted: str, decide: Callable[[Any, Any, Submission], str],
+            *, fallback: str) -> Any:
+    """Check the posted decision's form; make the decision in one transaction; say what was done.
+
+    ``decide(session, form, submission)`` writes the decision and gives the message to flash.
+    Problems go on the form's fields (the rest are flashed), and the page is shown again.
+    """
+    submission = get_submission(get_session(), submission_id)
+    check_pending(submission)
+    forms = _forms(submission, posted=posted)
+    form = forms[0 if posted == "approve" else 1]
+    if form.validate():
+        try:
+            with get_store().transaction() as session:
+                message = decide(session, form, submission)
+            flash(message, "info")
+            return redirect(url_for(".queue"))
+        except ValidationError as exc:
+            for loose in _attach(form, exc.problems, fallback=fallback):
+                flash(loose, "error")
+    return _detail(submission, forms, 422)
+
+
 @bp.post("/submissions/<id:submission_id>/approve")
 @role_required("officer")
 def approve_submission(submission_id: int) -> Any:
     """Approve: the submission becomes an asset (source 'submission') on the map."""
-    submission = get_submission(get_session(), submission_id)
-    check_pending(submission)
-    forms = _forms(submission, posted="approve")
-    form = forms[0]
-    if form.validate():
+    def decide(session: Any, form: Any, submission: Submission) -> str:
         overrides = {"name": form.name.data or "", "description": form.description.data or None}
         if form.publish_contact.data:
             overrides["contact"] = submission.contact
-        try:
-            with get_store().transaction() as session:
-                asset_id = approve(session, submission_id, officer=current_user.username,
-                                   category=form.category.data or "", overrides=overrides,
-                                   boundary=borough_outline(get_session()))
-            flash(f"Approved submission #{submission_id}: it is now asset #{asset_id} "
-                  "on the map.", "info")
-            return redirect(url_for(".queue"))
-        except ValidationError as exc:
-            for loose in _attach(form, exc.problems, fallback="asset"):
-                flash(loose, "error")
-    return _detail(submission, forms, 422)
+        asset_id = approve(session, submission_id, officer=current_user.username,
+                           category=form.category.data or "", overrides=overrides,
+                           boundary=borough_outline(get_session()))
+        return f"Approved submission #{submission_id}: it is now asset #{asset_id} on the map."
+    return _decide(submission_id, "approve", decide, fallback="asset")
 
 
 @bp.post("/submissions/<id:submission_id>/reject")
 @role_required("officer")
 def reject_submission(submission_id: int) -> Any:
     """Reject, with a reason: the submission never becomes public."""
-    submission = get_submission(get_session(), submission_id)
-    check_pending(submission)
-    forms = _forms(submission, posted="reject")
-    form = forms[1]
-    if form.validate():
-        try:
-            with get_store().transaction() as session:
-                reject(session, submission_id, officer=current_user.username,
-                       reason=form.reason.data or "")
-            flash(f"Rejected submission #{submission_id}.", "info")
-            return redirect(url_for(".queue"))
-        except ValidationError as exc:
-            _attach(form, exc.problems, fallback="reason")
-    return _detail(submission, forms, 422)
+    def decide(session: Any, form: Any, _submission: Submission) -> str:
+        reject(session, submission_id, officer=current_user.username,
+               reason=form.reason.data or "")
+        return f"Rejected submission #{submission_id}."
+    return _decide(submission_id, "reject", decide, fallback="reason")

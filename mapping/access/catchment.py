@@ -62,6 +62,7 @@ from mapping.access.costs import (
 )
 from mapping.access.inputs import DEMAND, ID, PEOPLE, SUPPLY
 from mapping.errors import Problem, ValidationError
+from mapping.frames import require_columns
 from mapping.tables import rows_where
 
 # --- the cost-table contract: mapping.access.network owns the names --------------------------
@@ -150,12 +151,8 @@ def _keyed_known(frame: pd.DataFrame, value: str, *, what: str, known: pd.Series
     ``known``: a cost table's categorical id column; when its categories are exactly these
     ids, in order (a table built from this frame), they are known to be unique already.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
-    problems = [Problem(f"column '{c}' is missing", field=c) for c in (ID, value)
-                if c not in frame.columns]
-    if problems:
-        raise ValidationError(problems, summary=f"not a {what} frame")
+    require_columns(frame, (ID, value), what)
+    problems: list[Problem] = []
     column, id_values = frame[value], frame[ID]
     if pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_integer_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)

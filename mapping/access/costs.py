@@ -45,6 +45,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from mapping.errors import Problem, ValidationError
+from mapping.frames import require_columns
 from mapping.places.areas import require_crs
 from mapping.schema import METRIC_CRS
 from mapping.tables import rows_where
@@ -349,12 +350,7 @@ def _check_reach(costs: pd.DataFrame, minutes: float, *, what: str) -> None:
 
 def checked_costs(costs: pd.DataFrame) -> pd.DataFrame:
     """Give a validated copy of a cost table (the four columns, a fresh index, attrs kept)."""
-    if not isinstance(costs, pd.DataFrame):
-        raise TypeError(f"costs must be a pandas DataFrame, got {type(costs).__name__}")
-    missing = [Problem(f"column '{c}' is missing", field=c) for c in COST_COLUMNS
-               if c not in costs.columns]
-    if missing:
-        raise ValidationError(missing, summary="not a cost table")
+    require_columns(costs, COST_COLUMNS, "costs")
     cost_method(costs)
     out = costs[list(COST_COLUMNS)].reset_index(drop=True)
     for column in (COST_DEMAND, COST_SUPPLY):

@@ -36,6 +36,7 @@ from mapping.access.catchment import (
 from mapping.access.costs import checked_costs, cost_method
 from mapping.access.inputs import ID, PEOPLE, SUPPLY, select_assets
 from mapping.errors import Problem, ValidationError
+from mapping.frames import require_columns
 from mapping.places.areas import require_crs
 from mapping.tables import rows_where
 
@@ -55,15 +56,6 @@ def weighted_mean(values: pd.Series, weights: pd.Series) -> float:
     ok = values.notna() & weights.notna()
     total = float(weights[ok].sum())
     return float((values[ok] * weights[ok]).sum()) / total if total > 0 else math.nan
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], *, what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
-    problems = [Problem(f"column '{c}' is missing", field=c) for c in columns
-                if c not in frame.columns]
-    if problems:
-        raise ValidationError(problems, summary=f"not {what}")
 
 
 def normalise_access(access: pd.DataFrame, demand: pd.DataFrame | None = None, *,
@@ -90,7 +82,7 @@ def normalise_access(access: pd.DataFrame, demand: pd.DataFrame | None = None, *
         every ``normalised`` value is NaN and ``attrs["note"]`` says why.
         ``attrs["population_weighted_mean"]`` holds the mean.
     """
-    _require(access, [column] if demand is not None else [column, PEOPLE], what="access scores")
+    require_columns(access, [column] if demand is not None else [column, PEOPLE], "access scores")
     people = people_of(demand) if demand is not None else access[PEOPLE].astype(float)
     weights = people.reindex(access.index)
     missing = access.index[weights.isna().to_numpy()].tolist()
@@ -144,7 +136,7 @@ def flag_gaps(area_results: pd.DataFrame, demand: pd.DataFrame | None = None, *,
         (``snapped`` False, scores NaN) is flagged by nothing: its access is
         unknown, and ``attrs["unsnapped"]`` lists it.
     """
-    _require(area_results, [column, WITHIN_CUTOFF], what="area results")
+    require_columns(area_results, [column, WITHIN_CUTOFF], "area results")
     frame = (area_results if NORMALISED in area_results.columns
              else normalise_access(area_results, demand, column=column))
     out = frame.copy()
@@ -243,7 +235,7 @@ def patch_rollup(
         no patch.
     """
     needed = [PEOPLE, ACCESS, NORMALISED, GAP, NONE_WITHIN_CUTOFF]
-    _require(area_results, needed, what="flagged area results (use flag_gaps)")
+    require_columns(area_results, needed, "flagged area results (use flag_gaps)")
     lookup = _area_patch(patches)
     res = area_results[needed].join(lookup, how="left")
     outside_areas = res.index[res[S.PATCH].isna().to_numpy()].tolist()
@@ -364,7 +356,7 @@ def what_if(
         area within the cut-off).
     """
     settings = settings or AccessSettings()
-    _require(supply, [ID, SUPPLY], what="supply")
+    require_columns(supply, [ID, SUPPLY], "supply")
     base = checked_costs(costs)
     new_sites = proposed_supply(proposed, existing_ids=supply[ID].tolist())
     new_ids = new_sites[ID].tolist()

@@ -27,10 +27,16 @@ _import_options = [
 ]
 
 
-def import_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(_import_options):
-        func = option(func)
-    return func
+def with_options(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a decorator that adds ``options`` to a command, first option first in its help."""
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+import_options = with_options(_import_options)
 
 
 @click.command("import-assets")
@@ -142,12 +148,21 @@ def import_table_cmd(context: Context, path: Path, layer: str, code_column: str,
                    f"{', '.join(unmatched[:10])}{' ...' if len(unmatched) > 10 else ''}", err=True)
 
 
+def lookup_options(one: str, many: str, group_option: str
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give the options of a command that makes a set of ``many`` (a ``one`` set) from a lookup file."""
+    return with_options([
+        click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--layer", required=True, help=f"Stored layer whose areas the {many} group."),
+        click.option("--name", "set_name", required=True,
+                     help=f"Name of the {one} set, e.g. lots-2024."),
+        click.option("--code-column", default="code", show_default=True),
+        click.option(group_option, default="patch", show_default=True),
+    ])
+
+
 @click.command("import-patches")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--layer", required=True, help="Stored layer whose areas the patches group.")
-@click.option("--name", "set_name", required=True, help="Name of the patch set, e.g. lots-2024.")
-@click.option("--code-column", default="code", show_default=True)
-@click.option("--patch-column", default="patch", show_default=True)
+@lookup_options("patch", "patches", "--patch-column")
 @pass_context
 @handles_errors
 def import_patches_cmd(context: Context, path: Path, layer: str, set_name: str,
@@ -258,11 +273,7 @@ def load_demo_cmd(context: Context) -> None:
 
 
 @click.command("import-lots")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--layer", required=True, help="Stored layer whose areas the lots group.")
-@click.option("--name", "set_name", required=True, help="Name of the lot set, e.g. lots-2024.")
-@click.option("--code-column", default="code", show_default=True)
-@click.option("--lot-column", default="patch", show_default=True)
+@lookup_options("lot", "lots", "--lot-column")
 @pass_context
 @handles_errors
 def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,

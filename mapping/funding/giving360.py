@@ -16,7 +16,7 @@ import pandas as pd
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
-from mapping.funding._checks import is_missing, require_columns
+from mapping.frames import is_missing, require_columns
 from mapping.funding.plan import (
     AMOUNT_GBP,
     GRANTS,

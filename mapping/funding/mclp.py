@@ -24,7 +24,7 @@ import pulp
 
 from mapping import schema as S
 from mapping.errors import MappingError, Problem, ValidationError
-from mapping.funding._checks import is_missing, non_negative_problems, require_columns
+from mapping.frames import is_missing, non_negative_problems, require_columns
 
 # The travel-cost table (mapping/access/network.py).
 DEMAND_ID: Final = "demand_id"

@@ -32,7 +32,7 @@ import pandas as pd
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
-from mapping.funding._checks import non_negative_problems, require_columns
+from mapping.frames import non_negative_problems, require_columns
 from mapping.funding.mclp import (
     DEFAULT_COVERAGE_MIN,
     DEMAND_ID,

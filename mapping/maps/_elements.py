@@ -67,6 +67,11 @@ class _WithData:
             figure.script.add_child(_Verbatim(f"var {name}_data = {self.payload};\n"),
                                     name=f"{name}_data")
 
+    def render(self, **kwargs: Any) -> str:
+        self._add_data()
+        super().render(**kwargs)  # type: ignore[misc]  # the folium element it is mixed into
+        return ""  # a MacroElement's parts go into the figure; it gives nothing back
+
 
 class AssetCluster(_WithData, folium.plugins.FastMarkerCluster):
     """FastMarkerCluster whose markers are built in the browser from a compact payload.
@@ -195,11 +200,6 @@ class AssetCluster(_WithData, folium.plugins.FastMarkerCluster):
         self._name = "AssetCluster"
         self.payload = payload
 
-    def render(self, **kwargs: Any) -> str:
-        self._add_data()
-        super().render(**kwargs)
-        return ""  # a MacroElement's parts go into the figure; it gives nothing back
-
 
 def encode_rings(geometry: object, origin: np.ndarray, *, scale: int) -> list[list[list[int]]]:
     """Give a (multi)polygon as polygons of rings, each ``[dlat, dlon, ...]`` in 1/scale degree.
@@ -283,11 +283,6 @@ class AreaLayer(_WithData, folium.map.Layer):
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "AreaLayer"
         self.payload = payload
-
-    def render(self, **kwargs: Any) -> str:
-        self._add_data()
-        super().render(**kwargs)
-        return ""  # a MacroElement's parts go into the figure; it gives nothing back
 
 
 class AssetSearch(JSCSSMixin):

@@ -125,26 +125,14 @@ def _read_tag_rules(tag_table: Path | None, labels: Mapping[str, str]) -> list[_
             if not text:
                 problems.append(Problem("is empty", row=number, field=name, file=str(path)))
         if category and category not in labels:
-            problems.append(
-                Problem(
-                    f"{category!r} is not a code in categories.csv",
-                    row=number,
-                    field="category",
-                    file=str(path),
-                )
-            )
+            problems.append(Problem(f"{category!r} is not a code in categories.csv",
+                                    row=number, field="category", file=str(path)))
         if not (key and value and category):
             continue
         earlier = first_row.get((key, value)) or first_row.get((key, ANY_VALUE))
         if earlier is not None:
-            problems.append(
-                Problem(
-                    f"{key}={value} is never used: row {earlier} matches it first",
-                    row=number,
-                    field="value",
-                    file=str(path),
-                )
-            )
+            problems.append(Problem(f"{key}={value} is never used: row {earlier} matches it first",
+                                    row=number, field="value", file=str(path)))
         first_row.setdefault((key, value), number)
         rules.append(_TagRule(key, value, category, number))
     if problems:

@@ -39,7 +39,19 @@ class Base(DeclarativeBase):
     """Base of every table."""
 
 
-class Organisation(Base):
+class _RegisterRecord:
+    """The columns every register record has: where it came from, its licence, and its
+    edit stamps (``version`` is the optimistic lock: an edit names the version it read)."""
+
+    source: Mapped[str] = mapped_column(String(20), default="import")
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Organisation(_RegisterRecord, Base):
     """A community or care organisation (a provider) and how it is owned."""
 
     __tablename__ = "organisations"
@@ -62,15 +74,9 @@ class Organisation(Base):
     address: Mapped[str | None] = mapped_column(Text)
     postcode: Mapped[str | None] = mapped_column(String(10))
     website: Mapped[str | None] = mapped_column(String(500))
-    source: Mapped[str] = mapped_column(String(20), default="import")
-    licence: Mapped[str | None] = mapped_column(String(200))
-    attribution: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Asset(Base):
+class Asset(_RegisterRecord, Base):
     """A community asset or care site/service, located at a point."""
 
     __tablename__ = "assets"
@@ -96,12 +102,6 @@ class Asset(Base):
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     verified_by: Mapped[str | None] = mapped_column(String(100))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    source: Mapped[str] = mapped_column(String(20), default="import")
-    licence: Mapped[str | None] = mapped_column(String(200))
-    attribution: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class RecordHistory(Base):

@@ -1,4 +1,4 @@
-"""Checks shared by the micro-fund inputs: required columns, non-negative numbers, missing values."""
+"""Checks on the frames handed to the analyses: required columns, non-negative numbers, missing values."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> N
     """Raise unless ``frame`` is a DataFrame with every one of ``columns`` (naming those missing)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [Problem("column is missing", field=c) for c in columns if c not in frame.columns]
+    missing = [Problem(f"column '{c}' is missing", field=c) for c in columns
+               if c not in frame.columns]
     if missing:
         raise ValidationError(missing, summary=f"{what} lacks required columns")
 
