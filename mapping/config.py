@@ -44,11 +44,11 @@ class Settings:
     database_url: str = ""
     """SQLAlchemy URL of the store; empty means a SQLite file ``mapping.sqlite3`` in ``instance_dir``."""
 
-    borough_code: str = "E09000025"
-    """ONS GSS code of the borough the service is set up for (Newham by default)."""
+    borough_code: str = ""
+    """ONS GSS code the store must hold (checked); empty: whichever borough the store was loaded for."""
 
-    borough_name: str = "Newham"
-    """Name of that borough, as shown in the app."""
+    borough_name: str = ""
+    """Name shown while the store holds no borough yet; once one is loaded, its own name is shown."""
 
     tile_url: str = ""
     """Base-map tile URL template for the web map; empty means no tiles (plain background, works offline)."""

@@ -92,6 +92,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    @app.context_processor
+    def _borough() -> dict[str, Any]:
+        from mapping.errors import MappingError
+        from web.db import borough_label, get_borough
+
+        try:
+            borough = get_borough()
+            return {"borough_name": borough_label(),
+                    "no_patches_note": borough.wording.get("no_patches") if borough else None}
+        except MappingError:  # a store not ready yet: its error page still needs a title
+            return {"borough_name": settings.borough_name or "the borough", "no_patches_note": None}
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)

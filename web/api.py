@@ -43,8 +43,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 NO_PATCH_SET = (
     "No patch set is loaded, so there are no patches to show. Patches come only from a "
     "council's own area-to-patch lookup ('mapping import-patches') or from designing lots; "
-    "none is ever invented (Newham's ward list for its eight community neighbourhoods is "
-    "not published)."
+    "none is ever invented."
 )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
+from mapping.boroughs.settings import Borough, borough_for
 from mapping.config import Settings
+from mapping.places.roles import LayerRoles, layer_roles
 from mapping.store.database import Store
 
 
@@ -32,3 +34,25 @@ def get_settings() -> Settings:
     """Give the app's settings."""
     settings: Settings = current_app.config["MAPPING_SETTINGS"]
     return settings
+
+
+def get_borough() -> Borough | None:
+    """Give the borough the store was loaded for (read once per request), or ``None``."""
+    if "borough" not in g:
+        g.borough = borough_for(get_session(), get_settings())
+    borough: Borough | None = g.borough
+    return borough
+
+
+def borough_label() -> str:
+    """Give the borough's name for pages: the store's, else the setting, else "the borough"."""
+    borough = get_borough()
+    return borough.name if borough is not None else (get_settings().borough_name or "the borough")
+
+
+def get_roles() -> LayerRoles:
+    """Give which layer plays which part (small areas, wards, outline), read once per request."""
+    if "layer_roles" not in g:
+        g.layer_roles = layer_roles(get_session())
+    roles: LayerRoles = g.layer_roles
+    return roles

@@ -35,6 +35,7 @@ from mapping.access.analysis import (
 )
 from mapping.access.network import WalkingNetwork, prepare_network
 from mapping.access.walk_graph import walking_graph_from_xml
+from mapping.boroughs.settings import funder
 from mapping.errors import MappingError, Problem, ValidationError
 from mapping.funding.giving360 import grants_to_360giving
 from mapping.funding.plan import FundingSettings
@@ -42,25 +43,19 @@ from mapping.maps.asset_map import map_parts
 from mapping.maps.gaps import gaps_map, plan_map
 from mapping.places.store import designed_sets, list_patch_sets
 from mapping.register.taxonomy import load_categories
-from web.db import get_session, get_settings
+from web.db import get_borough, get_session, get_settings
 from web.exports import csv_response
 from web.extensions import analysis_limit
 from web.query import number_arg
 
 bp = Blueprint("gaps", __name__)
 
-AREA_LAYER: Final = "lsoa_2021"
-WARD_LAYER: Final = "wards_2023"
 HOST_CATEGORY: Final = "community_space"
-WARDS_SOURCE: Final = ("wards (no patch set is loaded: Newham's ward list for its eight "
-                       "neighbourhoods is not published)")
 NO_NETWORK: Final = "no street network is loaded"
 NETWORK_UNREADABLE: Final = (
     "The walking network file '{name}' could not be read, so distances are straight-line "
     "estimates. An administrator can see why in the server log and correct the file or the "
     "MAPPING_WALKING_NETWORK setting.")
-#: The local authority's org-id (org-id.guide, list GB-LAE) and name, by GSS code.
-FUNDERS: Final = {"E09000025": ("GB-LAE-NWM", "London Borough of Newham")}
 PLAN_ID_PREFIX: Final = "example-plan"
 PLAN_NOTE: Final = ("A PLAN, not awarded grants: recipients are placeholders or suggested "
                     "host organisations until the council awards each grant.")
@@ -386,9 +381,7 @@ def plan_json() -> Any:
     """The plan's funded rows as a 360Giving package; a plan, not awarded grants."""
     funding = _funding(request.args)
     table = make_plan(run_analysis(request.args), funding)
-    settings = get_settings()
-    org_id, name = FUNDERS.get(settings.borough_code, (
-        f"360G-{PLAN_ID_PREFIX}-LA-{settings.borough_code}", settings.borough_name))
+    org_id, name = funder(get_borough(), id_prefix=PLAN_ID_PREFIX)
     package = grants_to_360giving(table, funder_org_id=org_id, funder_name=name,
                                   award_date=date.today(), id_prefix=PLAN_ID_PREFIX)
     package = {"note": PLAN_NOTE, "method": str(table.attrs.get("travel_cost_method", "")),

@@ -27,6 +27,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mapping import schema as S
+from mapping.boroughs.settings import living_wage_rule
 from mapping.errors import Problem, ValidationError
 from mapping.lots.design import MAX_K, LotDesign, LotSettings, design_lots
 from mapping.lots.measures import MEASURES, available_measures
@@ -38,8 +39,6 @@ from mapping.lots.profile import (
 )
 from mapping.lots.store import (
     MAX_NAME,
-    SMALL_AREA_LAYER,
-    WARD_LAYER,
     design_inputs,
     design_inputs_stamp,
     load_lots,
@@ -54,7 +53,7 @@ from mapping.maps.lots import balance_chart_svg, lot_colour, lots_map
 from mapping.places.store import list_layers, list_patch_sets
 from mapping.register.records import organisations_frame
 from web.auth import role_required
-from web.db import get_session, get_settings, get_store
+from web.db import get_borough, get_roles, get_session, get_settings, get_store
 from web.exports import csv_response
 from web.extensions import analysis_limit
 from web.query import number_arg, whole_arg
@@ -62,7 +61,6 @@ from web.query import number_arg, whole_arg
 bp = Blueprint("lots", __name__)
 
 #: Layers that cannot be lotted (the borough is one area).
-NOT_LOTTABLE: Final = ("borough",)
 #: Time limit of one design's search on the page (``LotSettings.max_seconds``); the command
 #: line has none.
 DESIGN_SECONDS: Final = 20.0
@@ -100,7 +98,8 @@ def request_from(args: MultiDict[str, str]) -> Request:
     """Give the checked design request; every bad value raises at once (422)."""
     problems: list[Problem] = []
     layers = lottable_layers()
-    layer = args.get("layer", "").strip() or WARD_LAYER
+    ward = get_roles().wards
+    layer = args.get("layer", "").strip() or ward or (layers[0] if layers else "")
     if layer not in layers:
         problems.append(Problem(f"choose one of the layers: {', '.join(layers)}", field="layer"))
     k = whole_arg(args, "k", 8, problems, low=2, high=MAX_K)
@@ -121,7 +120,9 @@ def request_from(args: MultiDict[str, str]) -> Request:
     tolerance = number_arg(args, "tolerance", 10.0, problems, low=0.5, high=50, unit=" (per cent)")
     seed = whole_arg(args, "seed", 0, problems, low=0, high=2**31 - 1)
     whole = args.get("whole", "").strip() in ("1", "on", "yes", "true")
-    if whole and layer == WARD_LAYER:
+    if whole and ward is None:
+        problems.append(Problem("no ward layer is loaded to keep whole", field="whole"))
+    elif whole and layer == ward:
         problems.append(Problem("wards are whole already; keep wards whole only when "
                                 "designing from LSOAs", field="whole"))
     if problems:
@@ -131,7 +132,8 @@ def request_from(args: MultiDict[str, str]) -> Request:
 
 def lottable_layers() -> list[str]:
     """Give the stored layers that can be lotted."""
-    return [n for n in list_layers(get_session())["name"] if n not in NOT_LOTTABLE]
+    outline = get_roles().outline
+    return [n for n in list_layers(get_session())["name"] if n != outline]
 
 
 def _layer_sizes() -> dict[str, int]:
@@ -170,7 +172,7 @@ def run_design(req: Request) -> DesignRun:
     session = get_session()
     key = (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed, req.whole,
            req.start, design_inputs_stamp(session, req.layer, start=req.start,
-                                          keep_whole=WARD_LAYER if req.whole else None))
+                                          keep_whole=get_roles().wards if req.whole else None))
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
@@ -181,7 +183,7 @@ def run_design(req: Request) -> DesignRun:
         _cache_counts["misses"] += 1
     started = time.perf_counter()
     areas, groups, start = design_inputs(session, req.layer,
-                                         keep_whole=WARD_LAYER if req.whole else None,
+                                         keep_whole=get_roles().wards if req.whole else None,
                                          start=req.start)
     offered = available_measures(areas)
     if req.measure not in offered:
@@ -190,7 +192,7 @@ def run_design(req: Request) -> DesignRun:
             field="measure")], summary="the design options are not valid")
     design = design_lots(areas, k=req.k, measure=req.measure, tolerance=req.tolerance_pct / 100,
                          seed=req.seed, start=start, keep_whole=groups,
-                         keep_whole_name=WARD_LAYER if req.whole else None,
+                         keep_whole_name=get_roles().wards if req.whole else None,
                          settings=LotSettings(max_seconds=DESIGN_SECONDS))
     run = DesignRun(design, offered, time.perf_counter() - started)
     with _cache_lock:
@@ -230,6 +232,7 @@ def _vendor() -> str:
 def page() -> Any:
     """The lots page: options, the design on a map, its balance chart, profiles, rules."""
     session = get_session()
+    roles = get_roles()
     saved = list_patch_sets(session)
     shown = request.args.get("set", "").strip() or None
     settings = get_settings()
@@ -271,7 +274,8 @@ def page() -> Any:
     chart = (balance_chart_svg(lots, tolerance=tolerance,
                                title=f"Balance of the lots on {measure}")
              if "deviation" in lots.columns else None)
-    rules = check_lot_rules(organisations_frame(session))
+    wage_rule = living_wage_rule(get_borough())
+    rules = check_lot_rules(organisations_frame(session), living_wage_rule=wage_rule)
     form = SaveForm(formdata=None, data={k: str(v) for k, v in req.query().items()})
     return render_template(
         "lots/lots.html", parts=map_parts(m), design=design, seconds=seconds, req=req,
@@ -280,7 +284,8 @@ def page() -> Any:
         chart=chart, rules=rules.to_dict("records"), rule_counts=rules["status"].value_counts()
         .to_dict(), form=form, layers=lottable_layers(), measures=MEASURES,
         offered=offered, max_k=MAX_K, colours=[lot_colour(i) for i in range(len(lots))],
-        gap_method=inputs.gap_method, small_layer=SMALL_AREA_LAYER, ward_layer=WARD_LAYER,
+        gap_method=inputs.gap_method, small_layer=roles.small_areas, ward_layer=roles.wards,
+        wage_rule=wage_rule,
         can_save=current_user.is_authenticated and current_user.can("officer"))
 
 

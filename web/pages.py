@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
-from mapping.boroughs.demo import demo_sources
+from mapping.boroughs.sources import register_sources, sources_frame
 from mapping.maps.asset_map import asset_map, map_parts
 from mapping.maps.legend import DEFAULT_MEASURE, MEASURES, NO_MEASURE, available_measures, choropleth_classes
 from mapping.places.postcodes import CODEPOINT_ATTRIBUTION
@@ -19,11 +19,10 @@ from mapping.register.records import assets_frame
 from mapping.register.taxonomy import category_lookup, load_categories
 from mapping.spend.store import datasets_frame
 from web.auth import visible_statuses
-from web.db import get_session, get_settings, get_store
+from web.db import get_roles, get_session, get_settings, get_store
 
 bp = Blueprint("pages", __name__)
 
-DEFAULT_LAYER = "lsoa_2021"
 DEFAULT_STATUS = ("active",)
 ANY_STATUS = "any"
 
@@ -92,7 +91,8 @@ def index() -> Any:
 
     layers = list_layers(session)
     titles = dict(zip(layers["name"], layers["title"], strict=True))
-    default_layer = DEFAULT_LAYER if DEFAULT_LAYER in titles else next(iter(titles), "")
+    small = get_roles().small_areas
+    default_layer = small if small is not None and small in titles else next(iter(titles), "")
     layer = _one(args, "layer", list(titles), default_layer, "area layer", notices)
     areas = load_area_layer(session, layer) if layer else None
     measure = _one(args, "measure", [*MEASURES, NO_MEASURE], DEFAULT_MEASURE, "measure", notices)
@@ -159,7 +159,8 @@ def sources() -> Any:
     spend = datasets_frame(session)[["name", "file", "publisher", "licence", "attribution"]]
     network = get_settings().walking_network_path
     unread = current_app.extensions.get("walking_network", {}).get("note") is not None
-    return render_template("sources.html", sources=demo_sources().to_dict("records"),
+    return render_template("sources.html", sources=sources_frame(session).to_dict("records"),
+                           register=register_sources(session).to_dict("records"),
                            walking_network=network.name if network else None,
                            walking_network_unread=unread,
                            codepoint_attribution=CODEPOINT_ATTRIBUTION,

@@ -29,7 +29,7 @@ from mapping.errors import Problem, StaleEditError, ValidationError
 from mapping.maps.asset_map import map_parts, point_map
 from mapping.maps.legend import OWNERSHIP_COLOURS
 from mapping.places.geocode import geocode_frame
-from mapping.places.store import borough_outline
+from mapping.places.roles import borough_outline
 from mapping.register.importers import prepare_assets, prepare_organisations
 from mapping.register.legal_forms import classify_legal_form
 from mapping.register.records import (

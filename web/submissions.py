@@ -31,7 +31,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.maps.asset_map import map_parts
 from mapping.maps.submissions import location_picker_map, submissions_frame, submissions_map
-from mapping.places.store import borough_outline, load_area_layer
+from mapping.places.roles import borough_outline
+from mapping.places.store import load_area_layer
 from mapping.register.submissions import (
     LOCATION,
     MAX_CHARS,
@@ -50,13 +51,12 @@ from mapping.register.submissions import (
 from mapping.register.taxonomy import load_categories
 from mapping.store.models import Submission
 from web.auth import role_required
-from web.db import get_session, get_settings, get_store
+from web.db import get_roles, get_session, get_settings, get_store
 from web.extensions import limiter
 
 bp = Blueprint("submissions", __name__)
 
 #: Area layers shown under the maps, in order of preference.
-MAP_LAYERS = ("wards_2023", "borough")
 #: The honeypot field's name: it must stay a field of TellUsForm.
 HONEYPOT = "website_url"
 RATE_LIMITED = ("You have sent this form too many times from this address. "
@@ -160,7 +160,10 @@ def _map_parts(m: folium.Map) -> dict[str, str]:
 
 def _areas() -> Any:
     session = get_session()
-    for name in MAP_LAYERS:
+    roles = get_roles()
+    for name in (roles.wards, roles.outline):
+        if name is None:
+            continue
         try:
             return load_area_layer(session, name)
         except NotFoundError:

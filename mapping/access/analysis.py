@@ -25,9 +25,11 @@ from mapping.access.costs import SNAP_ID, SNAP_ROLE, TravelSettings, unsnapped_f
 from mapping.access.gaps import flag_gaps, patch_rollup, what_if
 from mapping.access.inputs import Measure, demand_from_areas, supply_from_assets
 from mapping.access.network import WalkingNetwork, travel_costs
+from mapping.boroughs.settings import store_borough
 from mapping.errors import Problem, ValidationError
 from mapping.funding.plan import FundingSettings, plan_microfund
 from mapping.places.areas import lookup_by_location
+from mapping.places.roles import layer_roles
 from mapping.places.store import designed_sets, list_patch_sets, load_area_layer, load_patches
 from mapping.register.records import assets_frame
 from mapping.register.taxonomy import load_categories
@@ -339,9 +341,8 @@ def area_patch_lookup(patches: pd.DataFrame) -> pd.DataFrame:
     return patches[[S.AREA_CODE, S.PATCH]]
 
 
-#: Where demand is counted, and what it is rolled up to when no patch set is loaded.
-AREA_LAYER = "lsoa_2021"
-FALLBACK_ZONES = "wards_2023"
+#: What the roll-up by ward says, unless the borough's manifest words it (``no_patches``).
+NO_PATCHES: Final = "no patch set is loaded; import the council's with 'mapping import-patches'"
 
 
 @dataclass
@@ -363,16 +364,18 @@ class GapInputs:
         return area_patch_lookup(self.patches)
 
 
-def inputs_from_store(session: Session, *, layer: str = AREA_LAYER,
+def inputs_from_store(session: Session, *, layer: str | None = None,
                       patch_set: str | None = None) -> GapInputs:
     """Give the inputs from the store: a patch set, else small areas by ward.
+
+    ``layer`` is the small-area layer demand is counted on (default: the store's,
+    :func:`mapping.places.roles.layer_roles`).
 
     ``patch_set`` names the patch set to roll up to. Without it, the first by name of
     those imported (a council's lookup), so a lot design saved on the lots page never
     changes the roll-up while one is; with only saved designs, the first by name, and
-    ``patch_source`` says it is a design. Newham's ward list for its eight
-    neighbourhoods is not published, so with no patch set the roll-up is by ward, and
-    ``patch_source`` says so.
+    ``patch_source`` says it is a design. With no patch set the roll-up is by ward, and
+    ``patch_source`` says so, in the borough's own words when its manifest gives them.
 
     Raises
     ------
@@ -385,7 +388,8 @@ def inputs_from_store(session: Session, *, layer: str = AREA_LAYER,
             f"there is no patch set '{patch_set}'; stored: "
             f"{', '.join(repr(s) for s in sets) if sets else 'none (the roll-up is by ward)'}",
             field="patches")], summary="unknown patch set")
-    areas = load_area_layer(session, layer)
+    roles = layer_roles(session)
+    areas = load_area_layer(session, layer or roles.require("small_areas"))
     assets = assets_frame(session, status=["active"])
     if sets:
         designed = designed_sets(session)
@@ -399,9 +403,14 @@ def inputs_from_store(session: Session, *, layer: str = AREA_LAYER,
             source += f" (the first by name of {len(imported)} imported patch sets)"
         patches = load_patches(session, chosen)
         return GapInputs(areas, assets, patches, source, patches, chosen)
-    zones = load_area_layer(session, FALLBACK_ZONES)
+    zones = load_area_layer(session, roles.require("wards"))
     outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
                                 geometry=zones.geometry.to_numpy(), crs=zones.crs)
     return GapInputs(areas, assets, lookup_by_location(areas, zones),
-                     "wards (no patch set is loaded; Newham's ward list for its eight "
-                     "neighbourhoods is not published)", outlines)
+                     f"wards ({_no_patches(session)})", outlines)
+
+
+def _no_patches(session: Session) -> str:
+    borough = store_borough(session)
+    said = borough.wording.get("no_patches") if borough is not None else None
+    return f"no patch set is loaded; {said}" if said else NO_PATCHES

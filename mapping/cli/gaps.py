@@ -143,17 +143,19 @@ def analyse_gaps_cmd(context: Context, out: Path | None, patches_out: Path | Non
               help="Write the plan as CSV.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the funded rows as 360Giving-shaped JSON (a plan, not awards).")
-@click.option("--funder-org-id", default="GB-LAE-NWM", show_default=True,
-              help="The council's org-id (GB-LAE register; NWM is Newham).")
+@click.option("--funder-org-id", default=None,
+              help="The council's org-id (org-id.guide list GB-LAE); default: the borough's, as "
+                   "its manifest gives it.")
 @pass_context
 @handles_errors
 def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path | None,
-                       json_out: Path | None, funder_org_id: str, **kwargs: Any) -> None:
+                       json_out: Path | None, funder_org_id: str | None, **kwargs: Any) -> None:
     """Rank gaps by unmet demand and suggest host community spaces for micro-grants (MCLP)."""
     import datetime as dt
     import json
 
     from mapping.access.analysis import plan_for
+    from mapping.boroughs.settings import borough_for, funder
     from mapping.funding.giving360 import grants_to_360giving
     from mapping.funding.plan import FundingSettings, plan_to_csv
 
@@ -175,9 +177,11 @@ def plan_microfund_cmd(context: Context, budget: float, grant: float, out: Path 
         plan_to_csv(plan, out)
         click.echo(f"plan written to {out}")
     if json_out is not None and len(funded):
-        package = grants_to_360giving(plan, funder_org_id=funder_org_id,
-                                      funder_name=f"London Borough of {context.settings.borough_name}",
-                                      award_date=dt.date.today(), id_prefix="plan")
+        with context.ready_store().session() as session:
+            org_id, name = funder(borough_for(session, context.settings), id_prefix="plan")
+        package = grants_to_360giving(plan, funder_org_id=funder_org_id or org_id,
+                                      funder_name=name, award_date=dt.date.today(),
+                                      id_prefix="plan")
         json_out.write_text(json.dumps(package, indent=2), encoding="utf-8")
         click.echo(f"360Giving-shaped plan written to {json_out}")
 

@@ -60,7 +60,7 @@ def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping:
 
 
 def _boundary(store: Store) -> Any:
-    from mapping.places.store import borough_outline
+    from mapping.places.roles import borough_outline
 
     with store.transaction() as session:
         return borough_outline(session)
@@ -255,23 +255,6 @@ def geocode_cmd(postcodes: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-@click.command("load-demo")
-@pass_context
-@handles_errors
-def load_demo_cmd(context: Context) -> None:
-    """Load the Newham demo from the shared open data (idempotent: run it again to refresh)."""
-    from mapping.boroughs.demo import load_demo
-
-    store = context.store
-    store.upgrade()
-    with steps(11, "Newham demo") as advance:
-        report = load_demo(store, context.settings.data_dir, progress=advance)
-    total = sum(r.counts.inserted + r.counts.updated + r.counts.unchanged
-                for r in report.assets.values())
-    click.echo(f"Newham demo loaded: {len(report.layers)} layers, {report.organisations} "
-               f"organisations, {total} assets")
-
-
 @click.command("import-lots")
 @lookup_options("lot", "lots", "--lot-column")
 @pass_context
@@ -285,5 +268,5 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
 
 
 COMMANDS = (import_assets_cmd, import_organisations_cmd, import_areas_cmd, import_table_cmd,
-            import_patches_cmd, import_osm_cmd, export_assets_cmd, geocode_cmd, load_demo_cmd,
+            import_patches_cmd, import_osm_cmd, export_assets_cmd, geocode_cmd,
             import_lots_cmd)

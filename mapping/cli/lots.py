@@ -12,8 +12,9 @@ from mapping.errors import Problem, ValidationError
 
 
 @click.command("design-lots")
-@click.option("--layer", default="wards_2023", show_default=True,
-              help="Stored layer to group into lots (wards_2023, lsoa_2021, ...).")
+@click.option("--layer", default=None,
+              help="Stored layer to group into lots (default: the borough's wards; "
+                   "'mapping set-layers' shows them).")
 @click.option("-k", "--lots", "k", default=8, show_default=True, type=int, help="Number of lots.")
 @click.option("--measure", default="population", show_default=True,
               help="Balance on: population, population_65_plus, demand_estimate, or a column "
@@ -22,8 +23,8 @@ from mapping.errors import Problem, ValidationError
               help="Largest deviation of a lot from the ideal total (0.1 = ±10%).")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Random seed: the same seed gives the same design.")
-@click.option("--keep-whole", default=None, help="A coarser layer to keep whole, e.g. wards_2023 "
-              "when designing from lsoa_2021.")
+@click.option("--keep-whole", default=None, help="A coarser layer to keep whole, e.g. the wards "
+              "when designing from the small areas.")
 @click.option("--start", default=None, help="A stored patch/lot set to start from.")
 @click.option("--save", "save_name", default=None, help="Save the design as this lot set.")
 @click.option("--replace", is_flag=True,
@@ -36,16 +37,18 @@ from mapping.errors import Problem, ValidationError
               help="Write the lots: .geojson (outlines) or .csv (code -> lot lookup).")
 @pass_context
 @handles_errors
-def design_lots_cmd(context: Context, layer: str, k: int, measure: str, tolerance: float,
+def design_lots_cmd(context: Context, layer: str | None, k: int, measure: str, tolerance: float,
                     seed: int, keep_whole: str | None, start: str | None,
                     save_name: str | None, replace: bool, max_seconds: float | None,
                     out: Path | None) -> None:
     """Design k contiguous lots balanced on a measure (ReCom short bursts, GerryChain)."""
     from mapping.lots.design import LotSettings, design_lots
     from mapping.lots.store import design_inputs, save_lot_design
+    from mapping.places.roles import layer_roles
 
     store = context.ready_store()
     with store.transaction() as session:
+        layer = layer or layer_roles(session).require("wards")
         areas, groups, start_lookup = design_inputs(session, layer, keep_whole=keep_whole,
                                                     start=start)
     settings = LotSettings(max_seconds=max_seconds)
@@ -124,7 +127,9 @@ def lot_profile_cmd(context: Context, lot_set: str, compare: str | None, no_gaps
 def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str | None,
                         out: Path | None) -> None:
     """List breaches of the lotting rules: one lot per provider, office in the borough,
-    London Living Wage, ethical care charter (unknown flags listed as unknown)."""
+    the living wage (the London Living Wage in London), ethical care charter (unknown flags
+    listed as unknown)."""
+    from mapping.boroughs.settings import borough_for, living_wage_rule
     from mapping.lots.profile import check_lot_rules, read_allocation
     from mapping.places.store import load_patches
     from mapping.register.records import organisations_frame
@@ -135,7 +140,8 @@ def check_lot_rules_cmd(context: Context, allocation: Path | None, lot_set: str 
                 if lot_set else None)
         alloc = (read_allocation(read_table(allocation), file=allocation.name, lots=lots)
                  if allocation else None)
-        found = check_lot_rules(organisations_frame(session), alloc)
+        rule = living_wage_rule(borough_for(session, context.settings))
+        found = check_lot_rules(organisations_frame(session), alloc, living_wage_rule=rule)
     if found.empty:
         click.echo("No breaches of the lotting rules.")
     else:

@@ -3,10 +3,11 @@
 Profiles count people and places per lot: area, residents and people aged 65+
 (Census 2021), the IMD 2019 mix, sites by category and by ownership class
 (CLES), the generative share, providers with an office inside the lot, and people
-in gap areas per category (:mod:`mapping.access.analysis`). Rules are Newham's
-homecare lotting rules (DESIGN.md "Patches and lots"): one lot per provider,
-an office in the borough, the London Living Wage and UNISON's ethical care
-charter. Pure functions; :func:`profile_inputs_from_store` does the reading.
+in gap areas per category (:mod:`mapping.access.analysis`). Rules are the
+patch-based homecare lotting rules (DESIGN.md "Patches and lots"): one lot per provider,
+an office in the borough, the living wage (the London Living Wage in London, the Real
+Living Wage elsewhere: :func:`mapping.boroughs.settings.living_wage_rule`) and UNISON's
+ethical care charter. Pure functions; :func:`profile_inputs_from_store` does the reading.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mapping.places.areas import area_km2, lookup_by_location, require_crs
 RULES: Final = {
     "one_lot": "one lot per provider",
     S.OFFICE_IN_BOROUGH: "office in the borough",
-    S.LIVING_WAGE: "pays the London Living Wage",
+    S.LIVING_WAGE: "pays the Real Living Wage",
     S.ETHICAL_CARE_CHARTER: "follows UNISON's ethical care charter",
 }
 #: Column of an allocation file naming the lot.
@@ -202,7 +203,8 @@ def read_allocation(frame: pd.DataFrame, *, file: str = "allocation",
     return pd.DataFrame({S.ORGANISATION_ID: orgs.astype(str), LOT: lot.astype(str)})
 
 
-def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None = None
+def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None = None, *,
+                    living_wage_rule: str = RULES[S.LIVING_WAGE]
                     ) -> pd.DataFrame:
     """Give every breach of the lotting rules: organisation, rule, ``violation`` or ``unknown``.
 
@@ -251,7 +253,8 @@ def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None
             else:
                 continue
             rows.append({S.ORGANISATION_ID: org, "organisation": orgs.at[org, S.NAME],
-                         "rule": RULES[flag], "status": status, "detail": detail})
+                         "rule": living_wage_rule if flag == S.LIVING_WAGE else RULES[flag],
+                         "status": status, "detail": detail})
     out = pd.DataFrame(rows, columns=[S.ORGANISATION_ID, "organisation", "rule", "status",
                                       "detail"])
     order = {"violation": 0, "unknown": 1}

@@ -15,6 +15,7 @@ from mapping import schema as S
 from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.lots.design import LotDesign
 from mapping.lots.measures import measure_values
+from mapping.places.roles import layer_roles
 from mapping.places.store import load_patches, save_patch_set
 from mapping.store.models import LotDesignRecord, PatchSet
 
@@ -147,9 +148,6 @@ def lookup_of(session: Session, name: str) -> pd.DataFrame:
             .sort_values(S.AREA_CODE).reset_index(drop=True))
 
 
-#: The small-area layer whose figures other layers (wards) are given, and the ward layer.
-SMALL_AREA_LAYER = "lsoa_2021"
-WARD_LAYER = "wards_2023"
 _SUMMED = (S.POPULATION, S.POPULATION_65_PLUS, S.IMD_DECILE, "demand_estimate",
            "homecare_hours")
 
@@ -163,7 +161,9 @@ def design_inputs_stamp(session: Session, layer: str, *, keep_whole: str | None 
     """
     from mapping.places.store import layer_stamps
 
-    layers = layer_stamps(session, [layer, SMALL_AREA_LAYER, *([keep_whole] if keep_whole else [])])
+    small = layer_roles(session).small_areas
+    layers = layer_stamps(session, [layer, *([small] if small else []),
+                                    *([keep_whole] if keep_whole else [])])
     stamps = [f"{name}={stamp}" for name, stamp in layers.items()]
     if start:
         stamps.append(f"start={patch_set_stamp(session, start)}")
@@ -186,8 +186,9 @@ def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None
     from mapping.places.store import load_area_layer
 
     areas = load_area_layer(session, layer)
-    if layer != SMALL_AREA_LAYER and S.POPULATION not in areas.columns:
-        small = load_area_layer(session, SMALL_AREA_LAYER)
+    small_layer = layer_roles(session).small_areas
+    if small_layer is not None and layer != small_layer and S.POPULATION not in areas.columns:
+        small = load_area_layer(session, small_layer)
         if S.POPULATION_65_PLUS in small.columns and S.IMD_DECILE in small.columns:
             # Weighted per LSOA, then summed: a ward's mean decile would blur it.
             small = small.assign(demand_estimate=measure_values(small, "demand_estimate"))

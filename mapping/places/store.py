@@ -105,18 +105,6 @@ def _layer(session: Session, name: str) -> AreaLayer:
     return layer
 
 
-#: The layer holding the borough outline (as ``mapping load-demo`` names it).
-BOROUGH_LAYER = "borough"
-
-
-def borough_outline(session: Session) -> gpd.GeoDataFrame | None:
-    """Give the borough outline layer, or ``None`` when none is loaded (points are then not flagged)."""
-    try:
-        return load_area_layer(session, BOROUGH_LAYER)
-    except NotFoundError:
-        return None
-
-
 def list_layers(session: Session) -> pd.DataFrame:
     """Give the stored layers: name, title, source, licence, attribution, number of areas."""
     rows = []

@@ -323,3 +323,42 @@ class SupplierMatch(Base):
     national_charity: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BoroughRecord(Base):
+    """The borough a store was loaded for: who it is, which layers play which part, its wording."""
+
+    __tablename__ = "boroughs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(100))
+    funder_org_id: Mapped[str | None] = mapped_column(String(40))
+    funder_name: Mapped[str | None] = mapped_column(String(300))
+    living_wage: Mapped[str | None] = mapped_column(String(100))
+    small_area_layer: Mapped[str | None] = mapped_column(String(100))
+    ward_layer: Mapped[str | None] = mapped_column(String(100))
+    outline_layer: Mapped[str | None] = mapped_column(String(100))
+    wording: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    manifest: Mapped[str | None] = mapped_column(String(300))
+    loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DataSource(Base):
+    """One file a borough's manifest loaded: what it is, who published it, its licence."""
+
+    __tablename__ = "data_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    file: Mapped[str] = mapped_column(String(300))
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    licence: Mapped[str | None] = mapped_column(String(200))
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int | None] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from mapping import schema as S
-from mapping.boroughs.demo import demo_sources, load_demo
+from mapping.boroughs.demo import load_demo
+from mapping.boroughs.sources import sources_frame
 from mapping.errors import DataMissingError
 from mapping.places.store import list_layers, load_area_layer
 from mapping.register.records import assets_frame, organisations_frame
@@ -86,10 +87,15 @@ def test_a_missing_data_dir_says_which_setting_to_change(store: Store, tmp_path)
         load_demo(store, tmp_path / "nowhere", progress=lambda _m: None)
 
 
-def test_every_demo_source_names_its_licence_and_attribution() -> None:
-    sources = demo_sources()
+def test_every_loaded_file_names_its_licence_and_attribution(demo_store: Store) -> None:
+    with demo_store.session() as session:
+        sources = sources_frame(session)
+    # 4 boundary layers, 2 population tables, IMD, 6 asset files
+    assert sorted(sources["kind"].value_counts().items()) == [("assets", 6), ("boundaries", 4),
+                                                             ("table", 3)]
     assert (sources["licence"] != "").all()
     assert (sources["attribution"] != "").all()
+    assert sources.loc[sources["title"] == "GP practices (epraccur)", "rows"].item() == 46
 
 
 def test_organisations_carry_org_id_identifiers(demo_store: Store) -> None:

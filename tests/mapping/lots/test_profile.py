@@ -35,7 +35,7 @@ def test_rule_checks_find_each_violation_on_a_crafted_register() -> None:
         S.ORGANISATION_ID: ["good", "twolots", "twolots", "away", "unknown"],
         "lot": ["Lot 1", "Lot 2", "Lot 3", "Lot 4", "Lot 4"]}),
         lots=["Lot 1", "Lot 2", "Lot 3", "Lot 4"])
-    found = check_lot_rules(orgs(), allocation)
+    found = check_lot_rules(orgs(), allocation, living_wage_rule="pays the London Living Wage")
     got = set(zip(found[S.ORGANISATION_ID], found["rule"], found["status"], strict=True))
     assert got == {
         ("twolots", "one lot per provider", "violation"),
