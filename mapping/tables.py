@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +41,32 @@ def column_aliases(path: Path | None = None) -> dict[str, str]:
     return {_key(a): c for a, c in zip(table["alias"], table["column"], strict=True)}
 
 
+#: Columns whose several source headers are joined (with this separator) rather than refused.
+JOINED_COLUMNS: Final = {"contact": "; ", "address": ", ", "description": " ", "accessibility": "; ",
+                         "opening_times": "; "}
+
+
+def rows_matching(frame: pd.DataFrame, where: Sequence[tuple[str, str]], *, file: str | None = None
+                  ) -> pd.DataFrame:
+    """Give the rows where every ``(header, value)`` holds; headers match without regard to
+    case, spaces or punctuation, values are compared as trimmed text.
+
+    Raises
+    ------
+    ValidationError
+        Naming each header the file does not have.
+    """
+    keys = {_key(c): c for c in frame.columns}
+    missing = [Problem(f"no column '{name}' to filter on (--where {name}={value})", field=name,
+                       file=file) for name, value in where if _key(name) not in keys]
+    if missing:
+        raise ValidationError(missing, summary=f"{file or 'input'}: cannot filter the rows")
+    keep = pd.Series(True, index=frame.index)
+    for name, value in where:
+        keep &= frame[keys[_key(name)]].fillna("").astype(str).str.strip() == value.strip()
+    return frame.loc[keep]
+
+
 def map_columns(
     frame: pd.DataFrame, *, mapping: dict[str, str] | None = None, file: str | None = None,
     aliases_path: Path | None = None,
@@ -46,19 +74,26 @@ def map_columns(
     """Give a copy of ``frame`` with headers renamed to the canonical column names.
 
     ``mapping`` (source header → canonical column) wins over the alias table
-    (``aliases_path``, default ``data/column_aliases.csv``). Two source headers
-    mapping to one column is a problem, not a silent pick.
+    (``aliases_path``, default ``data/column_aliases.csv``). Two source headers meaning
+    one column are joined when the column holds free text that can hold both
+    (:data:`JOINED_COLUMNS`: e.g. Phone and Email both go to ``contact``, as
+    "020 7946 0000; info@example.org"); for any other column it is a problem, not a
+    silent pick.
     """
     aliases = column_aliases(aliases_path)
     explicit = {_key(k): v for k, v in (mapping or {}).items()}
     rename: dict[str, str] = {}
     seen: dict[str, str] = {}
+    joined: dict[str, list[str]] = {}
     problems = []
     for header in frame.columns:
         if header == "geometry":
             continue
         target = explicit.get(_key(header)) or aliases.get(_key(header))
         if target is None:
+            continue
+        if target in seen and target in JOINED_COLUMNS:
+            joined.setdefault(target, [seen[target]]).append(str(header))
             continue
         if target in seen:
             problems.append(
@@ -74,7 +109,13 @@ def map_columns(
         rename[header] = target
     if problems:
         raise ValidationError(problems, summary=f"{file or 'input'}: ambiguous columns")
-    return frame.rename(columns=rename)
+    out = frame.rename(columns=rename)
+    for target, headers in joined.items():
+        parts = frame[headers].fillna("").astype(str).apply(lambda c: c.str.strip())
+        sep = JOINED_COLUMNS[target]
+        out[target] = parts.agg(lambda r, sep=sep: sep.join(v for v in r if v), axis=1)
+        out = out.drop(columns=[h for h in headers[1:] if h in out.columns])
+    return out
 
 
 def read_table(path: Path, *, encoding: str = "utf-8") -> pd.DataFrame:

@@ -16,7 +16,7 @@ manifest, and gives frames in the register's columns for
 
 Header names are matched without regard to case, spaces or punctuation, so a council's
 copy saved from a spreadsheet still reads. Rows are kept or dropped by the manifest's
-``where`` filters before a reader sees them (:func:`filter_rows`).
+``where`` filters before a reader sees them (:func:`mapping.tables.rows_matching`).
 """
 
 from __future__ import annotations
@@ -100,14 +100,6 @@ def column(raw: pd.DataFrame, *names: str, file: str = "", required: bool = True
                                        field=names[0], file=file)],
                               summary=f"{file}: not the layout the manifest says")
     return pd.Series("", index=raw.index, dtype=object)
-
-
-def filter_rows(raw: pd.DataFrame, where: Sequence[tuple[str, str]], *, file: str) -> pd.DataFrame:
-    """Give the rows where every ``(column, value)`` holds (values compared as text)."""
-    keep = pd.Series(True, index=raw.index)
-    for name, value in where:
-        keep &= column(raw, name, file=file) == value
-    return raw.loc[keep]
 
 
 def _stamp(frame: pd.DataFrame, src: AssetSource, raw: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.boroughs.layouts import READERS, AssetSource, column, epraccur_frame, filter_rows
+from mapping.boroughs.layouts import READERS, AssetSource, column, epraccur_frame
 from mapping.boroughs.manifest import Imd, Manifest, Table, read_manifest
 from mapping.boroughs.settings import save_borough
 from mapping.boroughs.sources import record_source
@@ -34,6 +34,7 @@ from mapping.places.store import add_area_attributes, load_area_layer, save_area
 from mapping.register.importers import ImportReport, prepare_assets, prepare_organisations, write_assets_in
 from mapping.register.records import upsert_records
 from mapping.store.database import Store
+from mapping.tables import rows_matching
 
 Progress = Callable[[str], None]
 IMD_CODE: Final = ("LSOA code (2011)", "lsoa11_code", "LSOA11CD")
@@ -193,7 +194,7 @@ def _read_assets(data_dir: Path, src: AssetSource) -> tuple[pd.DataFrame, pd.Dat
     path = data_path(data_dir, src.path)
     raw = (epraccur_frame(_read_text_table(path, header=False)) if src.layout == "epraccur"
            else _read_text_table(path))
-    read = READERS[src.layout](filter_rows(raw, src.where, file=path.name), src)
+    read = READERS[src.layout](rows_matching(raw, src.where, file=path.name), src)
     return read.organisations, read.assets
 
 

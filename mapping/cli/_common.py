@@ -92,12 +92,13 @@ def steps(total: int, desc: str) -> Iterator[Callable[[str], None]]:
 pass_context = click.make_pass_decorator(Context)
 
 
-def column_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+def column_mapping(pairs: tuple[str, ...], *, option: str = "--map", shape: str = "SOURCE=COLUMN"
+                   ) -> dict[str, str]:
     """Give ``--map SOURCE=COLUMN`` pairs as a dict; a pair without ``=`` is a usage error."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.BadParameter(f"'{pair}' is not SOURCE=COLUMN", param_hint="--map")
+            raise click.BadParameter(f"'{pair}' is not {shape}", param_hint=option)
         source, target = pair.split("=", 1)
         out[source.strip()] = target.strip()
     return out

@@ -39,12 +39,22 @@ def with_options(options: list[Callable[..., Any]]) -> Callable[[Callable[..., A
 import_options = with_options(_import_options)
 
 
+def where_pairs(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Give ``--where COLUMN=VALUE`` filters as pairs; a filter without ``=`` is a usage error."""
+    return list(column_mapping(pairs, option="--where", shape="COLUMN=VALUE").items())
+
+
 @click.command("import-assets")
 @import_options
+@click.option("--category", help="Give every row this category (a code of data/categories.csv).")
+@click.option("--where", multiple=True, metavar="COLUMN=VALUE",
+              help="Import only the rows where COLUMN is VALUE (repeatable; all must hold), "
+                   "e.g. --where status_code=A --where prescribing_setting=4.")
 @pass_context
 @handles_errors
 def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping: tuple[str, ...],
-                      encoding: str, report: Path | None) -> None:
+                      encoding: str, report: Path | None, category: str | None,
+                      where: tuple[str, ...]) -> None:
     """Import assets from CSV, GeoJSON or GeoPackage (matched on external_id)."""
     from mapping.register.importers import import_assets
 
@@ -52,7 +62,8 @@ def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping:
     with steps(1, "import") as advance:
         result = import_assets(store, path, skip_invalid=skip_invalid,
                                mapping=column_mapping(mapping), encoding=encoding,
-                               boundary=_boundary(store))
+                               boundary=_boundary(store), where=where_pairs(where),
+                               category=category)
         advance("written")
     click.echo(result.summary())
     if result.problems:
@@ -122,16 +133,22 @@ def import_areas_cmd(context: Context, path: Path, layer: str, code_field: str |
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", required=True, help="Stored layer to join the table onto.")
 @click.option("--code-column", required=True, help="Column of the table holding the area code.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=COLUMN",
+              help="Name a header's column in the store, e.g. 'Aged 65 years and over="
+                   "population_65_plus' (repeatable; data/table_aliases.csv knows the usual ONS "
+                   "and MHCLG headers).")
 @click.option("--encoding", default="utf-8", show_default=True)
 @pass_context
 @handles_errors
 def import_table_cmd(context: Context, path: Path, layer: str, code_column: str,
-                     encoding: str) -> None:
+                     mapping: tuple[str, ...], encoding: str) -> None:
     """Join an attribute table (population, IMD...) onto a layer's areas by code."""
+    from mapping.config import REFERENCE_DIR
     from mapping.places.store import add_area_attributes
-    from mapping.tables import parse_numbers, read_table
+    from mapping.tables import map_columns, parse_numbers, read_table
 
-    table = read_table(path, encoding=encoding)
+    table = map_columns(read_table(path, encoding=encoding), mapping=column_mapping(mapping),
+                        file=path.name, aliases_path=REFERENCE_DIR / "table_aliases.csv")
     if code_column not in table.columns:
         raise ValidationError([Problem(f"no column '{code_column}'", field=code_column,
                                        file=path.name)])

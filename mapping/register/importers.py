@@ -13,6 +13,7 @@ stable ones derived from each row's name and location.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from mapping.tables import (
     parse_flags,
     parse_numbers,
     read_table,
+    rows_matching,
     rows_where,
 )
 
@@ -313,8 +315,13 @@ def import_assets(
     boundary: gpd.GeoDataFrame | None = None,
     index: PostcodeIndex | None = None,
     defaults: dict[str, Any] | None = None,
+    where: Sequence[tuple[str, str]] = (),
+    category: str | None = None,
 ) -> ImportReport:
     """Import an asset file in one transaction; give what was written and every problem.
+
+    ``where`` keeps only the rows where each ``(header, value)`` holds (e.g. an ODS status
+    of ``A``); ``category`` gives every row that category, whatever the file says.
 
     Raises
     ------
@@ -323,10 +330,13 @@ def import_assets(
         and ``skip_invalid`` is false. Nothing is written then.
     """
     path = Path(path)
-    raw = map_columns(read_table(path, encoding=encoding), mapping=mapping, file=path.name)
+    table = rows_matching(read_table(path, encoding=encoding), where, file=path.name)
+    raw = map_columns(table, mapping=mapping, file=path.name)
     for column, value in (defaults or {}).items():
         if column not in raw.columns:
             raw[column] = value
+    if category is not None:
+        raw[S.CATEGORY] = category
     prepared, problems = prepare_assets(raw, file=path.name, index=index, boundary=boundary)
     return write_assets(store, prepared, problems, file=path.name, rows=len(raw),
                         skip_invalid=skip_invalid, changed_by=changed_by)

@@ -226,3 +226,22 @@ def test_parse_numbers_reports_values_above_the_maximum() -> None:
                                      file="f.csv", minimum=0, maximum=100_000)
     assert [str(p) for p in problems] == [
         "f.csv, row 2, field 'capacity': 1e+308 is above the maximum 100000"]
+
+
+def test_phone_and_email_both_go_to_contact_joined() -> None:
+    from mapping.tables import map_columns
+
+    frame = pd.DataFrame({"Name": ["a", "b", "c"], "Phone": ["020 7946 0000", "", ""],
+                          "Email": ["a@example.org", "b@example.org", ""]})
+    got = map_columns(frame)
+    assert list(got.columns) == ["name", "contact"]
+    assert got["contact"].tolist() == ["020 7946 0000; a@example.org", "b@example.org", ""]
+
+
+def test_rows_matching_keeps_rows_where_every_filter_holds() -> None:
+    from mapping.tables import rows_matching
+
+    frame = pd.DataFrame({"Status Code": ["A", "A", "C"], "setting": ["4", "0", "4"]})
+    assert rows_matching(frame, [("status_code", "A"), ("Setting", "4")]).index.tolist() == [0]
+    with pytest.raises(ValidationError, match="cannot filter"):
+        rows_matching(frame, [("status", "A")], file="f.csv")
