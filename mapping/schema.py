@@ -35,11 +35,20 @@ SOURCE: Final = "source"
 LICENCE: Final = "licence"
 ATTRIBUTION: Final = "attribution"
 IN_BOROUGH: Final = "in_borough"
+#: What placed the point: "postcode (OS Code-Point Open)", "coordinates (lon/lat)", …
+LOCATED_BY: Final = "located_by"
+#: A care site's CQC location id, its latest overall rating and the rating's date.
+CQC_LOCATION_ID: Final = "cqc_location_id"
+CQC_RATING_DATE: Final = "cqc_rating_date"
+#: When a registered service was registered, and deregistered (closed).
+REGISTERED_ON: Final = "registered_on"
+DEREGISTERED_ON: Final = "deregistered_on"
+CARE_SITE_DATES: Final = ("cqc_rating_date", "registered_on", "deregistered_on")
 
 ASSET_COLUMNS: Final = (
     EXTERNAL_ID, NAME, DESCRIPTION, CATEGORY, ORGANISATION_ID, ADDRESS, POSTCODE, LON, LAT,
     CAPACITY, OPENING_TIMES, CONTACT, WEBSITE, ACCESSIBILITY, STATUS, VERIFIED_BY, VERIFIED_AT,
-    SOURCE, LICENCE, ATTRIBUTION,
+    SOURCE, LICENCE, ATTRIBUTION, CQC_LOCATION_ID, "cqc_rating", *CARE_SITE_DATES, LOCATED_BY,
 )
 ASSET_REQUIRED: Final = (EXTERNAL_ID, NAME, CATEGORY)
 

@@ -109,12 +109,15 @@ def map_columns(
         rename[header] = target
     if problems:
         raise ValidationError(problems, summary=f"{file or 'input'}: ambiguous columns")
-    out = frame.rename(columns=rename)
+    joined_values = {}
     for target, headers in joined.items():
         parts = frame[headers].fillna("").astype(str).apply(lambda c: c.str.strip())
         sep = JOINED_COLUMNS[target]
-        out[target] = parts.agg(lambda r, sep=sep: sep.join(v for v in r if v), axis=1)
-        out = out.drop(columns=[h for h in headers[1:] if h in out.columns])
+        joined_values[target] = parts.agg(lambda r, sep=sep: sep.join(v for v in r if v), axis=1)
+    # Every header that went into a joined column leaves; the joined column stands once.
+    out = frame.drop(columns=[h for hs in joined.values() for h in hs]).rename(columns=rename)
+    for target, values in joined_values.items():
+        out[target] = values
     return out
 
 

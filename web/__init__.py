@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -92,17 +92,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    @app.before_request
+    def _check_borough() -> None:
+        # A store for another borough than MAPPING_BOROUGH_CODE names is refused on every page
+        # (a 503 that says which setting to change), not served under the wrong name.
+        if settings.borough_code and request.endpoint not in ("pages.health", "vendor.serve", "static"):
+            from mapping.store.database import StoreNotReadyError
+            from web.db import get_borough
+
+            try:
+                get_borough()
+            except StoreNotReadyError:
+                pass  # the page itself says the store is not ready
+
     @app.context_processor
     def _borough() -> dict[str, Any]:
+        from mapping.boroughs.sources import source_credits
         from mapping.errors import MappingError
-        from web.db import borough_label, get_borough
+        from web.db import borough_label, get_borough, get_session
 
         try:
             borough = get_borough()
             return {"borough_name": borough_label(),
-                    "no_patches_note": borough.wording.get("no_patches") if borough else None}
-        except MappingError:  # a store not ready yet: its error page still needs a title
-            return {"borough_name": settings.borough_name or "the borough", "no_patches_note": None}
+                    "no_patches_note": borough.wording.get("no_patches") if borough else None,
+                    "source_credits": source_credits(get_session())}
+        except MappingError:  # a store not ready, or for another borough: its error page still needs a title
+            return {"borough_name": settings.borough_name or "the borough", "no_patches_note": None,
+                    "source_credits": ""}
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

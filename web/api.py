@@ -35,7 +35,7 @@ from mapping.places.store import list_layers, list_patch_sets, load_area_layer, 
 from mapping.register.directory import assets_near, filter_assets, point_for_postcode
 from mapping.register.records import assets_frame, organisations_frame
 from web.auth import visible_statuses
-from web.db import get_session, get_store
+from web.db import get_postcode_index, get_session, get_store
 from web.errors import respond
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -100,7 +100,7 @@ def _places(session: Session, query: dict[str, Any]) -> tuple[BaseGeometry | Non
             problems += exc.problems
     if query["near"] is not None:
         try:
-            origin = point_for_postcode(query["near"])
+            origin = point_for_postcode(query["near"], index=get_postcode_index())
         except ValidationError as exc:
             problems += [Problem(p.reason, field="near") for p in exc.problems]
     if problems:

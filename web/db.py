@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from flask import current_app, g
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mapping.boroughs.settings import Borough, borough_for
 from mapping.config import Settings
+from mapping.places.postcode_store import stored_index
+from mapping.places.postcodes import PostcodeIndex
 from mapping.places.roles import LayerRoles, layer_roles
 from mapping.store.database import Store
+from mapping.store.models import StoredPostcode
 
 
 def get_store() -> Store:
@@ -56,3 +60,20 @@ def get_roles() -> LayerRoles:
         g.layer_roles = layer_roles(get_session())
     roles: LayerRoles = g.layer_roles
     return roles
+
+
+def get_postcode_index() -> PostcodeIndex:
+    """Give OS Code-Point Open with the store's own ONSPD rows after it (built once per copy).
+
+    The index is kept while the stored postcodes stay the same (their number and last id),
+    so an ``import-postcodes`` run while the app serves is picked up at the next request.
+    """
+    session = get_session()
+    stamp = (get_store().url, *session.execute(
+        select(func.count(StoredPostcode.id), func.max(StoredPostcode.id))).one())
+    cached = current_app.extensions.get("postcode_index")
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, stored_index(session))
+        current_app.extensions["postcode_index"] = cached
+    index: PostcodeIndex = cached[1]
+    return index

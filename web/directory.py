@@ -25,7 +25,7 @@ from mapping.register.directory import (
 )
 from mapping.register.records import assets_frame
 from mapping.register.taxonomy import category_label, load_categories
-from web.db import get_session, get_store
+from web.db import get_postcode_index, get_session, get_store
 from web.exports import csv_response
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
@@ -71,7 +71,7 @@ def _search(args: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     origin = None
     if postcode:
         try:
-            origin = point_for_postcode(postcode)
+            origin = point_for_postcode(postcode, index=get_postcode_index())
         except ValidationError as exc:
             problems += [Problem(p.reason, field="postcode") for p in exc.problems]
     if problems:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from mapping.boroughs.settings import BoroughMismatchError
 from mapping.errors import (
     CRSError,
     DataMissingError,
@@ -22,6 +23,7 @@ from mapping.store.database import StoreNotReadyError
 STATUS = [  # most specific first
     (ValidationError, 422), (CRSError, 422), (NotFoundError, 404),
     (PermissionDeniedError, 403), (StaleEditError, 409), (StoreNotReadyError, 503),
+    (BoroughMismatchError, 503),
     (DataMissingError, 503), (MappingError, 400),
 ]
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
@@ -34,7 +36,8 @@ NEXT_STEP = {
     422: "Correct the problems listed and try again.",
     429: "Wait a minute and try again.",
     500: "Try again; if it keeps happening, tell the service's administrator.",
-    503: "Ask the administrator to run 'mapping init-db' and 'mapping load-demo'.",
+    503: "Ask the administrator to run 'mapping init-db' and load the borough "
+         "('mapping load-borough MANIFEST'), or to correct the settings the message names.",
 }
 
 

@@ -43,7 +43,7 @@ from mapping.register.records import (
 from mapping.register.taxonomy import category_label
 from mapping.store.models import Asset, Organisation, utcnow
 from web.auth import role_required
-from web.db import get_session, get_settings, get_store
+from web.db import get_postcode_index, get_session, get_settings, get_store
 from web.forms import (
     FLAG_LABELS,
     AssetEditForm,
@@ -268,7 +268,8 @@ def _location(row: dict[str, str], asset: Asset) -> dict[str, str]:
 
 
 def _prepare_asset(row: dict[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
-    return prepare_assets(pd.DataFrame([row]), file="form", boundary=borough_outline(get_session()))
+    return prepare_assets(pd.DataFrame([row]), file="form", boundary=borough_outline(get_session()),
+                          index=get_postcode_index())
 
 
 def _asset_page(asset: Asset, *, close_form: CloseForm | None = None, message: str | None = None,

@@ -51,7 +51,7 @@ from mapping.register.submissions import (
 from mapping.register.taxonomy import load_categories
 from mapping.store.models import Submission
 from web.auth import role_required
-from web.db import get_roles, get_session, get_settings, get_store
+from web.db import get_postcode_index, get_roles, get_session, get_settings, get_store
 from web.extensions import limiter
 
 bp = Blueprint("submissions", __name__)
@@ -200,13 +200,13 @@ def new() -> Any:
             try:
                 with get_store().transaction() as session:
                     save_submission(session, form.values(), submitter_ip_hash=address_hash(
-                        request.remote_addr or "unknown", key=key))
+                        request.remote_addr or "unknown", key=key), index=get_postcode_index())
                 return redirect(url_for(".thanks"))
             except ValidationError as exc:
                 problems = exc.problems
         else:
             # Show the place's problems too, not only the form's, on the first try.
-            _, problems = validate_submission(form.values())
+            _, problems = validate_submission(form.values(), index=get_postcode_index())
         location_errors = _attach(form, problems, fallback="form")
         status = 422
     settings = get_settings()
@@ -303,7 +303,7 @@ def approve_submission(submission_id: int) -> Any:
             overrides["contact"] = submission.contact
         asset_id = approve(session, submission_id, officer=current_user.username,
                            category=form.category.data or "", overrides=overrides,
-                           boundary=borough_outline(get_session()))
+                           boundary=borough_outline(get_session()), index=get_postcode_index())
         return f"Approved submission #{submission_id}: it is now asset #{asset_id} on the map."
     return _decide(submission_id, "approve", decide, fallback="asset")
 

@@ -12,7 +12,9 @@ manifest, and gives frames in the register's columns for
 - ``givefood``: Give Food's food bank list (organisations and their sites);
 - ``osm_points``: points from an OpenStreetMap extract (Geofabrik shapefile layers), with
   ``osm_id``, ``osm_type``, ``fclass`` and ``name``;
-- ``csv``: any asset table, through the manifest's ``columns`` (header → our column).
+- ``csv``: any asset table, through the manifest's ``columns`` (header → our column);
+- ``cqc``: CQC locations (the HSCA active locations CSV, the public API's JSON): care
+  sites with their providers as organisations.
 
 Header names are matched without regard to case, spaces or punctuation, so a council's
 copy saved from a spreadsheet still reads. Rows are kept or dropped by the manifest's
@@ -24,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import pandas as pd
@@ -48,8 +51,18 @@ _CO_OP_OWNERSHIP: Final = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class Credited:
+    """What a manifest says of any file it names: its title, and who to credit under which licence."""
+
+    title: str = ""
+    publisher: str = ""
+    licence: str = ""
+    attribution: str = ""
+
+
 @dataclass(frozen=True)
-class AssetSource:
+class AssetSource(Credited):
     """One asset file of a manifest: what it is, how to read it, and its licence."""
 
     key: str
@@ -60,13 +73,11 @@ class AssetSource:
     where: tuple[tuple[str, str], ...] = ()
     columns: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    only_categories: tuple[str, ...] = ()
+    local_authority: str | None = None
     strip_prefix: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     id_prefix: str | None = None
-    title: str = ""
-    publisher: str = ""
-    licence: str = ""
-    attribution: str = ""
     note: str = ""
 
 
@@ -265,8 +276,19 @@ def csv(raw: pd.DataFrame, src: AssetSource) -> Read:
     return Read(_stamp(frame, src, raw))
 
 
+def cqc(path: Path, src: AssetSource) -> Read:
+    """Read CQC locations in any of its published layouts (:mod:`mapping.register.cqc`)."""
+    from mapping.register.cqc import cqc_locations
+
+    read = cqc_locations(path, local_authority=src.local_authority)
+    return Read(read.assets, read.organisations)
+
+
+#: The layouts whose reader opens the file itself (its own formats: CSV, JSON, NDJSON).
+FILE_READERS: Final[dict[str, Callable[[Path, AssetSource], Read]]] = {"cqc": cqc}
 #: Every layout a manifest may name, and its reader.
 READERS: Final[dict[str, Callable[[pd.DataFrame, AssetSource], Read]]] = {
     "gias": gias, "epraccur": epraccur, "coops_uk": coops_uk, "givefood": givefood,
     "osm_points": osm_points, "csv": csv,
 }
+LAYOUTS: Final = (*READERS, *FILE_READERS)

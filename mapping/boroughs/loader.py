@@ -23,12 +23,14 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mapping import schema as S
-from mapping.boroughs.layouts import READERS, AssetSource, column, epraccur_frame
+from mapping.boroughs.layouts import FILE_READERS, READERS, AssetSource, column, epraccur_frame
 from mapping.boroughs.manifest import Imd, Manifest, Table, read_manifest
 from mapping.boroughs.settings import save_borough
 from mapping.boroughs.sources import record_source
-from mapping.errors import DataMissingError, Problem, ValidationError
+from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
 from mapping.places.areas import areas_from_frame
+from mapping.places.onspd import ONSPD_ATTRIBUTION, ONSPD_LICENCE, read_onspd
+from mapping.places.postcode_store import save_postcodes, stored_index
 from mapping.places.roles import borough_outline, set_layer_roles
 from mapping.places.store import add_area_attributes, load_area_layer, save_area_layer
 from mapping.register.importers import ImportReport, prepare_assets, prepare_organisations, write_assets_in
@@ -68,6 +70,9 @@ def data_path(data_dir: Path, relative: str) -> Path:
 def _read_text_table(path: Path, *, header: bool = True) -> pd.DataFrame:
     if path.suffix.casefold() in (".geojson", ".gpkg", ".shp", ".json"):
         frame = gpd.read_file(path)
+        if frame.crs is None:
+            raise CRSError(f"{path.name} has no CRS: save it with one (e.g. EPSG:27700 or EPSG:4326)")
+        frame = frame.to_crs(S.STORAGE_CRS)
         points = frame.geometry.representative_point()
         out = pd.DataFrame(frame.drop(columns="geometry")).astype(str).replace("None", "")
         if "lon" not in out.columns:
@@ -150,11 +155,10 @@ def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> N
         carried = carry_imd(load_area_layer(session, layer), source, table, lookup=lookup)
         add_area_attributes(session, layer, carried, code_column=S.AREA_CODE)
         methods = carried[S.IMD_METHOD]
-        report.imd_methods = {
-            "same code": int(methods.str.startswith("same").sum()),
-            "lookup": int(methods.str.startswith("ONS lookup").sum()),
-            "largest overlap": int(methods.str.startswith("largest").sum()),
-        }
+        for how, prefix in (("same code", "same"), ("lookup", "ONS lookup"),
+                            ("largest overlap", "largest")):
+            found = int(methods.str.startswith(prefix).sum())
+            report.imd_methods[how] = report.imd_methods.get(how, 0) + found
 
 
 def load_areas(session: Session, manifest: Manifest, data_dir: Path, *,
@@ -192,10 +196,34 @@ def load_areas(session: Session, manifest: Manifest, data_dir: Path, *,
 
 def _read_assets(data_dir: Path, src: AssetSource) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = data_path(data_dir, src.path)
-    raw = (epraccur_frame(_read_text_table(path, header=False)) if src.layout == "epraccur"
-           else _read_text_table(path))
-    read = READERS[src.layout](rows_matching(raw, src.where, file=path.name), src)
-    return read.organisations, read.assets
+    if src.layout in FILE_READERS:
+        read = FILE_READERS[src.layout](path, src)
+    else:
+        raw = (epraccur_frame(_read_text_table(path, header=False)) if src.layout == "epraccur"
+               else _read_text_table(path))
+        read = READERS[src.layout](rows_matching(raw, src.where, file=path.name), src)
+    assets, organisations = read.assets, read.organisations
+    if src.only_categories:
+        assets = assets[assets[S.CATEGORY].isin(src.only_categories)]
+        if not organisations.empty and S.ORGANISATION_ID in assets.columns:
+            organisations = organisations[organisations[S.EXTERNAL_ID].isin(assets[S.ORGANISATION_ID])]
+    return organisations, assets.reset_index(drop=True)
+
+
+def _postcodes(session: Session, manifest: Manifest, data_dir: Path, *,
+               progress: Progress) -> None:
+    pc = manifest.postcodes
+    if pc is None:
+        return
+    path = data_path(data_dir, pc.onspd)
+    read = read_onspd(path, local_authorities=pc.local_authorities or (manifest.borough.code,))
+    count = save_postcodes(session, read, label=pc.label)
+    record_source(session, key="postcodes", kind="postcodes", title=pc.title or pc.label,
+                  file=path.name, publisher=pc.publisher or "Office for National Statistics",
+                  licence=pc.licence or ONSPD_LICENCE, attribution=pc.attribution or ONSPD_ATTRIBUTION,
+                  note=f"a geocoding source after OS Code-Point Open; {read.without_location} rows "
+                       "without a location left out", rows=count)
+    progress(f"postcodes: {count} from {path.name} ({pc.label})")
 
 
 def load_register(session: Session, manifest: Manifest, data_dir: Path, *,
@@ -203,6 +231,7 @@ def load_register(session: Session, manifest: Manifest, data_dir: Path, *,
     """Load the manifest's asset files: organisations first, then every asset, all checked."""
     report = BoroughReport()
     boundary = borough_outline(session)
+    index = stored_index(session)
     read = {src.key: _read_assets(data_dir, src) for src in manifest.assets}
     orgs = [o for o, _ in read.values() if not o.empty]
     if orgs:
@@ -216,7 +245,7 @@ def load_register(session: Session, manifest: Manifest, data_dir: Path, *,
     for src in manifest.assets:
         frame = read[src.key][1]
         file = Path(src.path).name
-        prepared, problems = prepare_assets(frame, file=file, boundary=boundary)
+        prepared, problems = prepare_assets(frame, file=file, boundary=boundary, index=index)
         report.assets[src.key] = write_assets_in(session, prepared, problems, file=file,
                                                  rows=len(frame), skip_invalid=False,
                                                  changed_by="borough loader")
@@ -244,6 +273,7 @@ def load_borough(store: Store, manifest: Path | Manifest, data_dir: Path, *,
         save_borough(session, m.borough, replace=replace_borough)
         progress(f"borough {m.borough.formal_name} ({m.borough.code})")
         report = load_areas(session, m, data_dir, progress=progress)
+        _postcodes(session, m, data_dir, progress=progress)
         register = load_register(session, m, data_dir, progress=progress)
     report.organisations, report.assets = register.organisations, register.assets
     return report
@@ -252,5 +282,6 @@ def load_borough(store: Store, manifest: Path | Manifest, data_dir: Path, *,
 def steps_of(manifest: Manifest) -> int:
     """Give how many progress steps a load of ``manifest`` reports."""
     return (1 + len(manifest.boundaries) + len(manifest.tables) + (manifest.imd is not None)
-            + bool(any(s.layout in ("coops_uk", "givefood") for s in manifest.assets))
+            + (manifest.postcodes is not None)
+            + bool(any(s.layout in ("coops_uk", "givefood", "cqc") for s in manifest.assets))
             + len(manifest.assets))

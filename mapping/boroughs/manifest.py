@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from mapping.boroughs.layouts import READERS, AssetSource
+from mapping.boroughs.layouts import LAYOUTS, AssetSource, Credited
 from mapping.boroughs.settings import WORDING_KEYS, Borough
 from mapping.errors import Problem, ValidationError
 from mapping.places.roles import ROLES
+from mapping.register.taxonomy import load_categories
 
 #: Every key a manifest may hold: section → key → what it means. The README's "Set up
 #: your own borough" lists the same (a test checks it).
@@ -58,14 +59,23 @@ KEYS: Final[dict[str, dict[str, str]]] = {
         "title": "title", "publisher": "who published it", "licence": "its licence",
         "attribution": "the attribution the licence asks for",
     },
+    "postcodes": {
+        "onspd": "the council's ONS Postcode Directory file (ONSPD CSV, any edition)",
+        "label": "the edition, as records will say it placed them, e.g. ONSPD Nov 2025",
+        "local_authorities": "keep these GSS codes' postcodes (default: the borough's own)",
+        "title": "title", "publisher": "who published it", "licence": "its licence",
+        "attribution": "the attribution the licence asks for",
+    },
     "assets": {
         "key": "a short name for the file (unique in the manifest)",
-        "layout": f"how the file is laid out: {', '.join(READERS)}",
+        "layout": f"how the file is laid out: {', '.join(LAYOUTS)}",
         "path": "the file (CSV, GeoJSON, GeoPackage)",
         "category": "the category of every row (a code of data/categories.csv)",
         "category_column": "or: the column holding each row's category",
         "where": "keep only rows where COLUMN=VALUE (a list; every one must hold)",
         "columns": "for layout csv: their header = our column",
+        "only_categories": "keep only rows of these categories (e.g. CQC's care services)",
+        "local_authority": "for layout cqc: keep locations CQC files under this local authority",
         "values": "our column = {their value = shown value}",
         "strip_prefix": "our column = a prefix to take off each value",
         "description": "the description of every row",
@@ -78,21 +88,17 @@ _LISTS: Final = ("boundaries", "tables", "assets")
 
 
 @dataclass(frozen=True)
-class Boundary:
+class Boundary(Credited):
     """A boundary layer to load."""
 
     layer: str
     path: str
     code_field: str | None = None
     name_field: str | None = None
-    title: str = ""
-    publisher: str = ""
-    licence: str = ""
-    attribution: str = ""
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(Credited):
     """An attribute table to join onto a layer by area code."""
 
     layer: str
@@ -100,24 +106,25 @@ class Table:
     code_column: str
     columns: Mapping[str, str] = field(default_factory=dict)
     sum: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    title: str = ""
-    publisher: str = ""
-    licence: str = ""
-    attribution: str = ""
 
 
 @dataclass(frozen=True)
-class Imd:
+class Imd(Credited):
     """IMD 2019 on 2011 LSOAs, and the layers to carry it onto."""
 
     path: str
     layer: str
     onto: tuple[str, ...] = ()
     lookup: str | None = None
-    title: str = ""
-    publisher: str = ""
-    licence: str = ""
-    attribution: str = ""
+
+
+@dataclass(frozen=True)
+class Postcodes(Credited):
+    """The council's ONSPD rows, a geocoding source beside Code-Point Open."""
+
+    onspd: str
+    label: str = "ONSPD"
+    local_authorities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,7 @@ class Manifest:
     tables: tuple[Table, ...]
     imd: Imd | None
     assets: tuple[AssetSource, ...]
+    postcodes: Postcodes | None = None
 
 
 def _where(items: Any, problems: list[Problem], file: str) -> tuple[tuple[str, str], ...]:
@@ -165,7 +173,8 @@ def _entries(data: Mapping[str, Any], section: str, problems: list[Problem], fil
             continue
         _check_keys(section, entry, problems, file, where)
         required = {"boundaries": ("layer", "path"), "tables": ("layer", "path", "code_column"),
-                    "assets": ("key", "layout", "path"), "imd": ("path", "layer")}[section]
+                    "assets": ("key", "layout", "path"), "imd": ("path", "layer"),
+                    "postcodes": ("onspd",)}[section]
         for key in required:
             if not entry.get(key):
                 problems.append(Problem(f"'{key}' is required", field=f"{where}.{key}", file=file))
@@ -206,11 +215,21 @@ def read_manifest(path: Path) -> Manifest:
     boundaries = _entries(data, "boundaries", problems, file)
     tables = _entries(data, "tables", problems, file)
     imd_entries = _entries(data, "imd", problems, file)
+    postcode_entries = _entries(data, "postcodes", problems, file)
     assets = _entries(data, "assets", problems, file)
     for i, entry in enumerate(assets, start=1):
-        if entry.get("layout") and entry["layout"] not in READERS:
-            problems.append(Problem(f"unknown layout '{entry['layout']}' (known: {', '.join(READERS)})",
+        if entry.get("layout") and entry["layout"] not in LAYOUTS:
+            problems.append(Problem(f"unknown layout '{entry['layout']}' (known: {', '.join(LAYOUTS)})",
                                     field=f"assets[{i}].layout", file=file))
+        known = set(load_categories()["code"])
+        for code in [entry.get("category"), *entry.get("only_categories", [])]:
+            if code and code not in known:
+                problems.append(Problem(f"'{code}' is not a category code of data/categories.csv",
+                                        field=f"assets[{i}]", file=file))
+        if entry.get("layout") == "cqc" and entry.get("where"):
+            problems.append(Problem("layout cqc reads its own columns: keep rows with "
+                                    "only_categories or local_authority, not where",
+                                    field=f"assets[{i}].where", file=file))
         if entry.get("category") and entry.get("category_column"):
             problems.append(Problem("give a category or a category column, not both",
                                     field=f"assets[{i}]", file=file))
@@ -237,6 +256,9 @@ def read_manifest(path: Path) -> Manifest:
                      for t in tables),
         imd=Imd(**{**imd_entries[0], "onto": tuple(imd_entries[0].get("onto", ()))})
         if imd_entries else None,
-        assets=tuple(AssetSource(**{**a, "where": _where(a.get("where", []), problems, file)})
+        assets=tuple(AssetSource(**{**a, "where": _where(a.get("where", []), problems, file),
+                                    "only_categories": tuple(a.get("only_categories", ()))})
                      for a in assets),
+        postcodes=Postcodes(**{**postcode_entries[0], "local_authorities": tuple(
+            postcode_entries[0].get("local_authorities", ()))}) if postcode_entries else None,
     )

@@ -16,12 +16,12 @@ from functools import cache
 from typing import Final
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mapping.config import REFERENCE_DIR, Settings
 from mapping.errors import MappingError, Problem, ValidationError
-from mapping.store.models import BoroughRecord
+from mapping.store.models import BoroughRecord, DataSource
 
 LONDON: Final = "London"
 LONDON_LIVING_WAGE: Final = "London Living Wage"
@@ -156,6 +156,10 @@ def save_borough(session: Session, borough: Borough, *, replace: bool = False) -
     if record is None:
         record = BoroughRecord(code=borough.code, wording={})
         session.add(record)
+    elif record.code != borough.code:
+        # Another council: none of the old one's layer roles or loaded files speak for it.
+        record.small_area_layer = record.ward_layer = record.outline_layer = None
+        session.execute(delete(DataSource))
     record.code, record.name, record.full_name = borough.code, borough.name, borough.full_name
     record.region, record.funder_org_id = borough.region, borough.funder_org_id
     record.funder_name, record.living_wage = borough.funder_name, borough.living_wage

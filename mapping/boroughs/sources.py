@@ -63,3 +63,13 @@ def register_sources(session: Session) -> pd.DataFrame:
                         "licence": licence or "not recorded",
                         "attribution": attribution or "not recorded", "count": int(count)})
     return pd.DataFrame(out, columns=["records", "source", "licence", "attribution", "count"])
+
+
+def source_credits(session: Session) -> str:
+    """Give a one-line credit of the loaded files' publishers and licences, for page footers."""
+    seen: dict[str, None] = {}
+    for publisher, licence in session.execute(
+            select(DataSource.publisher, DataSource.licence).order_by(DataSource.id)):
+        if publisher:
+            seen[f"{publisher} ({licence})" if licence else publisher] = None
+    return "; ".join(seen)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mapping.boroughs.settings import BoroughMismatchError
 from mapping.cli._common import Context, handles_errors, pass_context, steps
 
 
@@ -15,6 +16,11 @@ def _load(context: Context, manifest: Path, *, replace_borough: bool) -> None:
     from mapping.boroughs.manifest import read_manifest
 
     checked = read_manifest(manifest)
+    wanted = context.settings.borough_code
+    if wanted and wanted != checked.borough.code:
+        raise BoroughMismatchError(
+            f"MAPPING_BOROUGH_CODE is {wanted} but {manifest.name} is for {checked.borough.name} "
+            f"({checked.borough.code}): unset it, or load the manifest for {wanted}")
     with steps(steps_of(checked), checked.borough.name) as advance:
         report = load_borough(context.store, checked, context.settings.data_dir, progress=advance,
                               replace_borough=replace_borough)

@@ -56,14 +56,17 @@ def import_assets_cmd(context: Context, path: Path, skip_invalid: bool, mapping:
                       encoding: str, report: Path | None, category: str | None,
                       where: tuple[str, ...]) -> None:
     """Import assets from CSV, GeoJSON or GeoPackage (matched on external_id)."""
+    from mapping.places.postcode_store import stored_index
     from mapping.register.importers import import_assets
 
     store = context.ready_store()
     with steps(1, "import") as advance:
+        with store.session() as session:
+            index = stored_index(session)
         result = import_assets(store, path, skip_invalid=skip_invalid,
                                mapping=column_mapping(mapping), encoding=encoding,
                                boundary=_boundary(store), where=where_pairs(where),
-                               category=category)
+                               category=category, index=index)
         advance("written")
     click.echo(result.summary())
     if result.problems:
@@ -92,6 +95,43 @@ def import_organisations_cmd(context: Context, path: Path, skip_invalid: bool,
     click.echo(result.summary())
     if result.problems:
         show_problems(result.problems, report)
+
+
+@click.command("import-postcodes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--label", required=True, help="The edition, as records will name it, e.g. 'ONSPD Nov 2025'.")
+@click.option("--local-authority", "authorities", multiple=True, metavar="GSS",
+              help="Keep these local authorities' postcodes (repeatable; default: the store's "
+                   "borough; --all keeps every one).")
+@click.option("--all", "keep_all", is_flag=True, help="Keep every postcode in the file.")
+@pass_context
+@handles_errors
+def import_postcodes_cmd(context: Context, path: Path, label: str, authorities: tuple[str, ...],
+                         keep_all: bool) -> None:
+    """Add the council's own ONSPD rows as a geocoding source after OS Code-Point Open."""
+    from mapping.boroughs.settings import store_borough
+    from mapping.boroughs.sources import record_source
+    from mapping.places.onspd import ONSPD_ATTRIBUTION, ONSPD_LICENCE, read_onspd
+    from mapping.places.postcode_store import save_postcodes
+
+    store = context.ready_store()
+    with store.transaction() as session:
+        borough = store_borough(session)
+        keep = None if keep_all else (authorities or ((borough.code,) if borough else None))
+        if keep is None and not keep_all:
+            raise click.UsageError("the store has no borough yet: give --local-authority GSS "
+                                   "(or --all to keep every postcode in the file)")
+        read = read_onspd(path, local_authorities=keep)
+        count = save_postcodes(session, read, label=label)
+        record_source(session, key="postcodes", kind="postcodes", title=label, file=path.name,
+                      publisher="Office for National Statistics", licence=ONSPD_LICENCE,
+                      attribution=ONSPD_ATTRIBUTION, rows=count,
+                      note="a geocoding source after OS Code-Point Open")
+    click.echo(f"{count} postcodes stored as '{label}' ({read.without_location} without a "
+               f"location and {read.elsewhere} elsewhere left out)")
+    if not read.has_termination_dates:
+        click.echo("The file has no termination dates (doterm): a postcode only it places is "
+                   "located with a warning that it may have been terminated.", err=True)
 
 
 @click.command("import-areas")
@@ -284,6 +324,6 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
     click.echo(f"Lot set '{set_name}': {count} contiguous lots over layer '{layer}'")
 
 
-COMMANDS = (import_assets_cmd, import_organisations_cmd, import_areas_cmd, import_table_cmd,
-            import_patches_cmd, import_osm_cmd, export_assets_cmd, geocode_cmd,
+COMMANDS = (import_postcodes_cmd, import_assets_cmd, import_organisations_cmd, import_areas_cmd,
+            import_table_cmd, import_patches_cmd, import_osm_cmd, export_assets_cmd, geocode_cmd,
             import_lots_cmd)

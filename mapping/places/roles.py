@@ -57,7 +57,8 @@ class LayerRoles:
         if layer is None:
             raise NotFoundError(
                 f"no layer of {ROLE_LABELS[role]} is loaded: load the borough with "
-                f"'mapping load-borough', or name one with 'mapping set-layers --{role.replace('_', '-')}'")
+                f"'mapping load-borough MANIFEST' (its [layers] say which is which), or, once a "
+                f"borough is loaded, name one with 'mapping set-layers --{role.replace('_', '-')}'")
         return str(layer)
 
 

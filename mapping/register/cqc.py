@@ -47,8 +47,9 @@ SERVICE_TYPES_PATH: Final = REFERENCE_DIR / "cqc_service_types.csv"
 LAYOUTS: Final = ("hsca", "api", "cache")
 LICENCE: Final = "OGL v3"
 ATTRIBUTION: Final = "Care Quality Commission (CQC), Open Government Licence v3.0"
-#: Asset columns beyond ``schema.ASSET_COLUMNS``. ``prepare_assets`` drops them: join them back on
-#: ``external_id``. Dates are ISO text (``YYYY-MM-DD``); service types are joined by "; ".
+#: Asset columns CQC adds: ``prepare_assets`` keeps the id, the rating and the dates (the store
+#: has them); the service types and the local authority are in the description. Dates are ISO
+#: text (``YYYY-MM-DD``); service types are joined by "; ".
 ASSET_EXTRA_COLUMNS: Final = ("cqc_location_id", "cqc_service_types", "cqc_rating", "cqc_rating_date",
                               "registered_on", "deregistered_on", "cqc_local_authority")
 #: Organisation columns beyond ``schema.ORGANISATION_COLUMNS``; ``prepare_organisations``

@@ -175,7 +175,8 @@ def prepare_assets(
         raise ValidationError(problems, summary=f"{file}: cannot import")
     out = _text_columns(frame, (S.EXTERNAL_ID, S.NAME, S.DESCRIPTION, S.ORGANISATION_ID,
                                 S.ADDRESS, S.OPENING_TIMES, S.CONTACT, S.WEBSITE,
-                                S.ACCESSIBILITY, S.VERIFIED_BY, S.LICENCE, S.ATTRIBUTION))
+                                S.ACCESSIBILITY, S.VERIFIED_BY, S.LICENCE, S.ATTRIBUTION,
+                                S.CQC_LOCATION_ID, S.CQC_RATING))
     problems += _duplicate_ids(out[S.EXTERNAL_ID], file)
 
     lookup = category_lookup()
@@ -197,6 +198,11 @@ def prepare_assets(
         out[S.VERIFIED_AT], found = parse_datetimes(frame[S.VERIFIED_AT], field=S.VERIFIED_AT,
                                                     file=file)
         problems += found
+    for column in S.CARE_SITE_DATES:
+        if column in frame.columns:
+            stamps, found = parse_datetimes(frame[column], field=column, file=file)
+            out[column] = [None if pd.isna(v) else v.date() for v in stamps]
+            problems += found
 
     located = geocode_frame(frame, index=index)
     for i in rows_where(located["problem"].notna().to_numpy()):
@@ -207,6 +213,10 @@ def prepare_assets(
                                 file=file))
     out[S.LON] = located[S.LON].to_numpy()
     out[S.LAT] = located[S.LAT].to_numpy()
+    # A file that says what first placed a point (our own export) keeps saying it.
+    given = _text_columns(frame, (S.LOCATED_BY,))[S.LOCATED_BY]
+    placed = pd.Series(located[S.LOCATED_BY].to_numpy(), index=out.index)
+    out[S.LOCATED_BY] = given.where(given.notna() & placed.notna(), placed).to_numpy()
     out[S.POSTCODE] = (located[S.POSTCODE] if S.POSTCODE in located.columns
                        else _text_columns(frame, (S.POSTCODE,))[S.POSTCODE]).to_numpy()
     out[S.POSTCODE] = clean_text(pd.Series(out[S.POSTCODE], index=out.index))

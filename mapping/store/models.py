@@ -100,6 +100,12 @@ class Asset(_RegisterRecord, Base):
     website: Mapped[str | None] = mapped_column(String(500))
     accessibility: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    cqc_location_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    cqc_rating: Mapped[str | None] = mapped_column(String(40))
+    cqc_rating_date: Mapped[date | None] = mapped_column(Date)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    deregistered_on: Mapped[date | None] = mapped_column(Date)
+    located_by: Mapped[str | None] = mapped_column(String(120))
     verified_by: Mapped[str | None] = mapped_column(String(100))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -362,3 +368,20 @@ class DataSource(Base):
     note: Mapped[str | None] = mapped_column(Text)
     rows: Mapped[int | None] = mapped_column(Integer)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredPostcode(Base):
+    """A postcode from the council's own ONSPD rows: a geocoding source beside Code-Point Open."""
+
+    __tablename__ = "postcodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    postcode: Mapped[str] = mapped_column(String(8), unique=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    easting: Mapped[float | None] = mapped_column(Float)
+    northing: Mapped[float | None] = mapped_column(Float)
+    terminated: Mapped[date | None] = mapped_column(Date)
+    local_authority: Mapped[str | None] = mapped_column(String(9))
+    source: Mapped[str] = mapped_column(String(100))
+    termination_known: Mapped[bool] = mapped_column(Boolean, default=False)

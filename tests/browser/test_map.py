@@ -84,7 +84,7 @@ def test_choropleth_paths_and_their_legend(live_server, browser_page) -> None:
         "els => els.map(e => e.getAttribute('fill'))")
     assert len(fills) == 185  # the 2021 LSOAs, each filled by its class
     assert len(set(fills)) >= 5
-    page.wait_for_function(f"({_SHOWN})() === 293", timeout=10_000)  # animations done
+    page.wait_for_function(f"({_SHOWN})() === 410", timeout=10_000)  # animations done
     shot = screenshot(page, "map_choropleth")
     assert shot.stat().st_size > 10_000
 
@@ -105,7 +105,7 @@ def test_a_filter_in_the_query_string_changes_the_cluster_total(live_server,
         expected = _summary_count(page)
         page.wait_for_function(f"({_SHOWN})() === {expected}", timeout=10_000)
         totals[query] = expected
-    assert totals == {"/": 293, "/?category=school": 115, "/?ownership=generative": 17}
+    assert totals == {"/": 410, "/?category=school": 115, "/?ownership=generative": 18}
     assert problems == []
 
 

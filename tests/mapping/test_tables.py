@@ -245,3 +245,11 @@ def test_rows_matching_keeps_rows_where_every_filter_holds() -> None:
     assert rows_matching(frame, [("status_code", "A"), ("Setting", "4")]).index.tolist() == [0]
     with pytest.raises(ValidationError, match="cannot filter"):
         rows_matching(frame, [("status", "A")], file="f.csv")
+
+
+def test_a_joined_column_keeps_its_canonical_header_too() -> None:
+    from mapping.tables import map_columns
+
+    frame = pd.DataFrame({"name": ["a"], "Street Address": ["1 High St"], "address": ["E15"]})
+    got = map_columns(frame)
+    assert list(got.columns) == ["name", "address"] and got["address"].tolist() == ["1 High St, E15"]

@@ -111,3 +111,24 @@ def test_no_command_for_another_council_says_newham_or_london(other_store: Store
     assert not FORBIDDEN.search(json.dumps(package))
     assert package["grants"][0]["fundingOrganization"][0]["name"] == \
         "Knowsley Metropolitan Borough Council"
+
+
+def test_a_store_for_another_borough_than_the_setting_is_refused_plainly(other_store: Store,
+                                                                        tmp_path: Path,
+                                                                        data_dir: Path) -> None:
+    from web import create_app
+
+    app = create_app({"TESTING": True, "MAPPING_SETTINGS": Settings(
+        data_dir=data_dir, instance_dir=tmp_path / "instance", database_url=other_store.url,
+        secret_key="test", borough_code="E09000030")})
+    client = app.test_client()
+    for url in ("/", "/directory/", "/gaps?category=community_space", "/sources"):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 503, url
+        assert "MAPPING_BOROUGH_CODE is E09000030" in text and "Knowsley (E08000011)" in text
+        assert "Traceback" not in text
+    assert client.get("/health").status_code == 200
+    result = CliRunner().invoke(main, ["--database-url", other_store.url, "load-demo"],
+                                env={"MAPPING_BOROUGH_CODE": "E09000030"})
+    assert result.exit_code == 1 and "MAPPING_BOROUGH_CODE is E09000030" in result.output

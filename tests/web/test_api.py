@@ -1,9 +1,10 @@
 """The read-only API against a copy of the real Newham demo: every endpoint and filter with
 exact counts, the one error shape, CORS, and the OpenAPI document agreeing with the app.
 
-Counts come from the demo's real files (DESIGN.md, "Data"): 293 active assets, of which
+Counts come from the demo's real files (DESIGN.md, "Data"): 410 active assets, of which
 115 schools, 103 places of worship, 46 GP practices, 15 co-operatives, 12 community
-spaces and 2 food banks; the 17 co-operative and food-bank organisations are generative.
+spaces, 2 food banks and 117 registered CQC care services (156 deregistered ones are closed);
+the 17 co-operative and food-bank organisations and one CQC provider are generative.
 """
 
 from __future__ import annotations
@@ -30,14 +31,17 @@ from web import create_app
 
 ERROR_KEYS = {"status", "title", "message", "problems"}
 CATEGORY_COUNTS = {"school": 115, "place_of_worship": 103, "gp_practice": 46,
-                   "cooperative": 15, "community_space": 12, "food_bank": 2}
+                   "cooperative": 15, "community_space": 12, "food_bank": 2,
+                   # registered CQC care services
+                   "homecare": 62, "supported_living": 33, "residential": 15, "nursing": 1,
+                   "extra_care": 5, "shared_lives": 1}
 # E15 4EH in OS Code-Point Open (the Highway Vineyard Church food bank is at it).
 E15_4EH_EN = (539_595.0, 184_619.0)
 STRATFORD_BBOX = (-0.01, 51.535, 0.01, 51.55)
 # A synthetic patch set for tests only, NOT Newham's community neighbourhoods (whose ward
 # list is not published): four wards around Stratford, and the rest of the borough.
 TEST_PATCH_SET = "test-synthetic"
-STRATFORD_WARDS = {"E05013924": 24, "E05013925": 4, "E05013927": 11, "E05013917": 25}
+STRATFORD_WARDS = {"E05013924": 36, "E05013925": 5, "E05013927": 14, "E05013917": 30}
 STRATFORD_PATCH = "Stratford and West Ham (synthetic)"
 REST_PATCH = "Rest of borough (synthetic)"
 
@@ -96,7 +100,7 @@ def test_assets_are_a_geojson_feature_collection_of_active_assets(client: FlaskC
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     body = response.get_json()
     assert body["type"] == "FeatureCollection"
-    assert body["numberMatched"] == body["numberReturned"] == len(body["features"]) == 293
+    assert body["numberMatched"] == body["numberReturned"] == len(body["features"]) == 410
     assert ids(body) == sorted(ids(body))
     feature = body["features"][0]
     assert set(feature) == {"type", "id", "geometry", "properties"}
@@ -105,7 +109,7 @@ def test_assets_are_a_geojson_feature_collection_of_active_assets(client: FlaskC
     for f in body["features"]:
         lon, lat = f["geometry"]["coordinates"]
         assert f["geometry"]["type"] == "Point"
-        assert -0.02 < lon < 0.09 and 51.50 < lat < 51.56  # lon first, in Newham
+        assert -0.02 < lon < 0.09 and 51.49 < lat < 51.56  # lon first, in Newham
         assert round(lon, 6) == lon and round(lat, 6) == lat
         assert f["properties"]["status"] == "active"
         assert f["properties"]["licence"] and f["properties"]["attribution"]
@@ -142,7 +146,7 @@ def test_categories_may_be_repeated_or_comma_separated(client: FlaskClient) -> N
 
 
 @pytest.mark.parametrize(("ownership", "count"), [
-    ("generative", 17), ("unknown", 276), ("generative,unknown", 293), ("extractive", 0),
+    ("generative", 18), ("unknown", 278), ("generative,unknown", 296), ("extractive", 114),
     ("in-house", 0)])
 def test_ownership_filter(client: FlaskClient, ownership: str, count: int) -> None:
     body = get(client, f"/api/assets?ownership={ownership}")
@@ -154,7 +158,8 @@ def test_ownership_filter(client: FlaskClient, ownership: str, count: int) -> No
 def test_generative_assets_are_the_co_operatives_and_food_banks(client: FlaskClient) -> None:
     body = get(client, "/api/assets?ownership=generative")
     categories = pd.Series([f["properties"]["category"] for f in body["features"]])
-    assert categories.value_counts().to_dict() == {"cooperative": 15, "food_bank": 2}
+    assert categories.value_counts().to_dict() == {"cooperative": 15, "food_bank": 2,
+                                                    "supported_living": 1}  # a CQC site
 
 
 def test_status_defaults_to_active_and_all_gives_every_status(client: FlaskClient,
@@ -165,16 +170,17 @@ def test_status_defaults_to_active_and_all_gives_every_status(client: FlaskClien
                              "status": "closed"}])
     client_anonymous = client
     # Anonymous callers see active assets only, whatever they ask for.
-    assert get(client, "/api/assets?status=all")["numberMatched"] == 293
+    assert get(client, "/api/assets?status=all")["numberMatched"] == 410
     refused = client.get("/api/assets?status=closed")
     assert refused.status_code == 422
     assert refused.get_json()["error"]["problems"][0]["field"] == "status"
     client = viewer_client
-    assert get(client, "/api/assets")["numberMatched"] == 293
+    assert get(client, "/api/assets")["numberMatched"] == 410
     closed = get(client, "/api/assets?status=closed")
-    assert [f["properties"]["name"] for f in closed["features"]] == ["Closed test hall"]
-    assert get(client, "/api/assets?status=all")["numberMatched"] == 294
-    assert get(client, "/api/assets?status=active,closed")["numberMatched"] == 294
+    closed_names = [f["properties"]["name"] for f in closed["features"]]
+    assert "Closed test hall" in closed_names and len(closed_names) == 1 + 156  # deregistered CQC
+    assert get(client, "/api/assets?status=all")["numberMatched"] == 410 + 157
+    assert get(client, "/api/assets?status=active,closed")["numberMatched"] == 410 + 157
     assert get(client, "/api/assets?status=proposed")["numberMatched"] == 0
     # A direct link keeps working after an asset closes, for staff; others get a 404.
     closed_id = closed["features"][0]["id"]
@@ -185,7 +191,7 @@ def test_status_defaults_to_active_and_all_gives_every_status(client: FlaskClien
 def test_bbox_returns_exactly_the_assets_inside_it(client: FlaskClient) -> None:
     bbox = ",".join(map(str, STRATFORD_BBOX))
     inside = get(client, f"/api/assets?bbox={bbox}")
-    assert inside["numberMatched"] == 46
+    assert inside["numberMatched"] == 62
     everything = get(client, "/api/assets")["features"]
     min_lon, min_lat, max_lon, max_lat = STRATFORD_BBOX
     expected = [f["id"] for f in everything
@@ -208,7 +214,7 @@ def test_text_search(client: FlaskClient, q: str, count: int) -> None:
 
 def test_near_a_postcode_gives_straight_line_distances_nearest_first(client: FlaskClient) -> None:
     body = get(client, "/api/assets?near=E15 4EH&within_m=500")
-    assert body["numberMatched"] == 18
+    assert body["numberMatched"] == 23
     distances = [f["properties"]["distance_m"] for f in body["features"]]
     assert distances == sorted(distances) and max(distances) <= 500
     first = body["features"][0]["properties"]
@@ -218,7 +224,7 @@ def test_near_a_postcode_gives_straight_line_distances_nearest_first(client: Fla
     # Check each distance independently, in British National Grid metres.
     to_bng = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     everything = get(client, "/api/assets?near=e154eh")  # every asset, any spelling
-    assert everything["numberMatched"] == 293
+    assert everything["numberMatched"] == 410
     for f in everything["features"]:
         e, n = to_bng.transform(*f["geometry"]["coordinates"])
         by_hand = float(np.hypot(e - E15_4EH_EN[0], n - E15_4EH_EN[1]))
@@ -234,8 +240,8 @@ def test_paging_links_walk_through_every_asset(client: FlaskClient) -> None:
     while url:
         body = get(client, url)
         pages += 1
-        assert body["numberMatched"] == 293
-        assert body["numberReturned"] == len(body["features"]) == min(100, 293 - len(seen))
+        assert body["numberMatched"] == 410
+        assert body["numberReturned"] == len(body["features"]) == min(100, 410 - len(seen))
         links = {link["rel"]: link for link in body["links"]}
         assert links["self"]["type"] == "application/geo+json"
         assert ("prev" in links) == (len(seen) > 0)
@@ -245,7 +251,7 @@ def test_paging_links_walk_through_every_asset(client: FlaskClient) -> None:
             query = parse_qs(urlsplit(url).query)
             assert query["offset"] == [str(len(seen))] and query["limit"] == ["100"]
             assert query["category"] == [every]  # other parameters are kept
-    assert pages == 3 and len(seen) == len(set(seen)) == 293
+    assert pages == 5 and len(seen) == len(set(seen)) == 410
     assert seen == sorted(seen)
 
 
@@ -256,26 +262,26 @@ def test_prev_link_and_offset_past_the_end(client: FlaskClient) -> None:
     assert parse_qs(urlsplit(links["next"]).query)["offset"] == ["170"]
     assert parse_qs(urlsplit(links["self"]).query)["offset"] == ["120"]
     beyond = get(client, "/api/assets?offset=1000")
-    assert beyond["numberMatched"] == 293 and beyond["features"] == []
+    assert beyond["numberMatched"] == 410 and beyond["features"] == []
     assert {link["rel"] for link in beyond["links"]} == {"self", "prev"}
 
 
 def test_limit_zero_counts_and_a_huge_limit_is_capped(client: FlaskClient) -> None:
     count = get(client, "/api/assets?limit=0")
-    assert count["numberMatched"] == 293 and count["numberReturned"] == 0
+    assert count["numberMatched"] == 410 and count["numberReturned"] == 0
     assert [link["rel"] for link in count["links"]] == ["self"]
     capped = get(client, "/api/assets?limit=99999999")
-    assert capped["numberReturned"] == 293
+    assert capped["numberReturned"] == 410
     assert parse_qs(urlsplit(capped["links"][0]["href"]).query)["limit"] == [str(MAX_LIMIT)]
-    assert get(client, "/api/assets?limit=")["numberReturned"] == 293  # blank = not given
+    assert get(client, "/api/assets?limit=")["numberReturned"] == 410  # blank = not given
 
 
 def test_patch_filter_uses_the_patch_outline(client: FlaskClient, patch_set: str) -> None:
     name = STRATFORD_PATCH.replace(" ", "+")
     stratford = get(client, f"/api/assets?patch={name}")
-    assert stratford["numberMatched"] == sum(STRATFORD_WARDS.values()) == 64
+    assert stratford["numberMatched"] == sum(STRATFORD_WARDS.values()) == 85
     rest = get(client, f"/api/assets?patch={REST_PATCH}&patch_set={patch_set}")
-    assert rest["numberMatched"] == 293 - 64
+    assert rest["numberMatched"] == 410 - 85
     assert not set(ids(stratford)) & set(ids(rest))
     both = get(client, f"/api/assets?patch={name}&category=school")
     assert 0 < both["numberMatched"] < 64
@@ -372,12 +378,13 @@ def test_one_asset_is_the_same_feature_as_in_the_collection(client: FlaskClient)
 
 def test_organisations_are_paged_with_ownership_and_flags(client: FlaskClient) -> None:
     body = get(client, "/api/organisations")
-    assert body["numberMatched"] == body["numberReturned"] == len(body["items"]) == 17
+    assert body["numberMatched"] == body["numberReturned"] == len(body["items"]) == 226
     names = [o["name"] for o in body["items"]]
     assert names == sorted(names)
     org = body["items"][0]
     assert list(org) == [f.name for f in ORGANISATION_FIELDS]
-    assert {o["ownership_class"] for o in body["items"]} == {"generative"}
+    classes = pd.Series([o["ownership_class"] for o in body["items"]]).value_counts().to_dict()
+    assert classes == {"extractive": 189, "generative": 19, "unknown": 17, "in-house": 1}
     org_ids = {o["name"]: o["org_id"] for o in body["items"] if o["org_id"]}
     assert org_ids == {"Charlton Triangle Kids Club": "GB-COH-04733715",
                        "Letterbox Library": "GB-COH-01754656",
@@ -385,9 +392,9 @@ def test_organisations_are_paged_with_ownership_and_flags(client: FlaskClient) -
                        "People's Welfare Co-operative Society": "GB-COH-07812837"}
     assert {type(o["office_in_borough"]) for o in body["items"]} <= {bool, type(None)}
     paged = get(client, "/api/organisations?limit=5&offset=15")
-    assert [o["name"] for o in paged["items"]] == names[15:]
-    assert {link["rel"] for link in paged["links"]} == {"self", "prev"}
-    assert get(client, "/api/organisations?ownership=extractive")["numberMatched"] == 0
+    assert [o["name"] for o in paged["items"]] == names[15:20]
+    assert {link["rel"] for link in paged["links"]} == {"self", "prev", "next"}
+    assert get(client, "/api/organisations?ownership=extractive")["numberMatched"] == 189
     assert get(client, "/api/organisations?q=FOOD BANK")["numberMatched"] == 2
 
 
@@ -589,6 +596,6 @@ def test_ten_thousand_synthetic_assets_page_at_the_maximum_limit(client: FlaskCl
                                            rng.uniform(51.50, 51.555, n), strict=True))])
     response = client.get(f"/api/assets?limit={MAX_LIMIT}")
     body = response.get_json()
-    assert body["numberMatched"] == 10_293 and body["numberReturned"] == MAX_LIMIT
+    assert body["numberMatched"] == 10_410 and body["numberReturned"] == MAX_LIMIT
     assert body["features"][-1]["properties"]["name"].startswith("Synthetic asset")
     assert len(body["features"]) == MAX_LIMIT and body["links"][-1]["rel"] == "next"

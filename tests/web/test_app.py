@@ -44,8 +44,8 @@ def test_map_page_shows_assets_and_loads_nothing_from_the_internet(client) -> No
     response = client.get("/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "293 active assets" in html
-    assert "generative 17" in html and "unknown 276" in html
+    assert "410 active assets" in html
+    assert "generative 18" in html and "unknown 278" in html and "extractive 114" in html
     srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert srcs and not [s for s in srcs if s.startswith(("http:", "https:", "//"))]
     assert "no patch set loaded" in html
@@ -121,7 +121,7 @@ def test_asset_names_are_escaped_on_the_map(client, demo_store: Store) -> None:
     write_assets(demo_store, prepared, problems, file="t", rows=1, skip_invalid=False,
                  changed_by="test")
     html = client.get("/").get_data(as_text=True)
-    assert "294 active assets" in html
+    assert "411 active assets" in html
     assert evil not in html
     assert r"\u003cimg src=x onerror=alert(1)\u003e" in html
 

@@ -26,7 +26,7 @@ def test_category_filter_counts(client) -> None:
 
 def test_local_generative_only_keeps_generative_organisations(client) -> None:
     found = rows(client.get("/directory/export.csv?local=1"))
-    assert len(found) == 17
+    assert len(found) == 18
     assert {r["ownership_class"] for r in found} == {"generative"}
 
 
@@ -65,7 +65,7 @@ def test_patch_filter_uses_the_patch_outline(client, demo_store: Store) -> None:
         save_patch_set(session, "TEST patches", "wards_2023", patches_from_lookup(wards, lookup))
     beckton = rows(client.get("/directory/export.csv?patch=TEST+Beckton"))
     rest = rows(client.get("/directory/export.csv?patch=TEST+rest"))
-    assert beckton and rest and len(beckton) + len(rest) == 293
+    assert beckton and rest and len(beckton) + len(rest) == 410
     assert client.get("/directory/?patch=Nowhere").status_code == 422
 
 

@@ -1,8 +1,8 @@
 """The map page: filters in the query string, the choropleth's legend, plain messages, labels.
 
-Counts are those of the real Newham demo (293 active assets: 115 schools, 103 places of
-worship, 46 GP practices, 15 co-operatives, 12 community spaces, 2 food banks; 17 of
-them generative, 276 not yet classified).
+Counts are those of the real Newham demo (410 active assets: 115 schools, 103 places of
+worship, 46 GP practices, 15 co-operatives, 12 community spaces, 2 food banks and 117
+registered CQC care services; 18 of them generative, 114 extractive, 278 not yet classified).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def notices(html: str) -> str:
 
 def test_default_view_is_every_active_asset_over_lsoas_by_population(client) -> None:
     html = page(client)
-    assert shown(html) == (293, "active assets")
+    assert shown(html) == (410, "active assets")
     assert '<option value="lsoa_2021" selected>' in html
     assert '<option value="population" selected>' in html
     assert notices(html) == ""
@@ -65,12 +65,12 @@ def test_default_view_is_every_active_asset_over_lsoas_by_population(client) -> 
         ("?category=School", 115),  # a label, any case, is read as its code
         ("?category=school&category=gp_practice", 161),
         ("?category=food_bank", 2),
-        ("?ownership=generative", 17),
-        ("?ownership=unknown", 276),
-        ("?ownership=generative&ownership=unknown", 293),
-        ("?ownership=extractive", 0),
+        ("?ownership=generative", 18),
+        ("?ownership=unknown", 278),
+        ("?ownership=generative&ownership=unknown", 296),
+        ("?ownership=extractive", 114),
         ("?category=cooperative&ownership=generative", 15),
-        ("?status=active", 293),
+        ("?status=active", 410),
     ],
 )
 def test_each_filter_narrows_the_count(client, query: str, count: int) -> None:
@@ -101,14 +101,14 @@ def test_status_filter(client, viewer_client, demo_store: Store) -> None:
                  changed_by="test")
     # Proposed and closed assets are for staff only.
     anonymous = page(client, "?status=any")
-    assert shown(anonymous) == (293, "active assets")
+    assert shown(anonymous) == (410, "active assets")
     assert "signed-in staff only" in anonymous and "A proposed café" not in anonymous
     assert 'name="status"' not in page(client)
     client = viewer_client
-    assert shown(page(client)) == (293, "active assets")
-    assert shown(page(client, "?status=closed")) == (1, "closed assets")
-    assert shown(page(client, "?status=closed&status=proposed")) == (2, "closed or proposed assets")
-    assert shown(page(client, "?status=any")) == (295, "assets (any status)")
+    assert shown(page(client)) == (410, "active assets")
+    assert shown(page(client, "?status=closed")) == (1 + 156, "closed assets")  # 156 CQC
+    assert shown(page(client, "?status=closed&status=proposed")) == (2 + 156, "closed or proposed assets")
+    assert shown(page(client, "?status=any")) == (412 + 156, "assets (any status)")
 
 
 def test_patch_filter_counts_the_assets_inside_the_patch(client, demo_store: Store) -> None:
@@ -123,14 +123,14 @@ def test_patch_filter_counts_the_assets_inside_the_patch(client, demo_store: Sto
         active = assets_frame(session, status=["active"])
     in_a = wards[wards[S.AREA_CODE].isin(codes[:12])]
     expected = gpd.sjoin(active, in_a, predicate="intersects")["id"].nunique()
-    assert 0 < expected < 293
+    assert 0 < expected < 410
 
     html = page(client, "?patch_set=Test+patches&patch=Test+patch+A")
     assert shown(html)[0] == expected
     assert "in patch “Test patch A”" in html
     assert '<option value="Test patch A" selected>' in html
     html_b = page(client, "?patch=Test+patch+B")  # the first (only) patch set by default
-    assert shown(html_b)[0] == 293 - expected - _outside(active, wards)
+    assert shown(html_b)[0] == 410 - expected - _outside(active, wards)
     assert shown(page(client, "?patch=Test+patch+A&category=school"))[0] < expected
 
 
@@ -174,7 +174,7 @@ def test_a_layer_without_figures_is_drawn_as_outlines_and_says_so(client) -> Non
     assert legend(html)["areas"] == []
     assert "has no imd 2019 decile figures" in notices(html)
     assert "outlines only" in notices(html)
-    assert shown(html)[0] == 293
+    assert shown(html)[0] == 410
     # the 2011 LSOAs have IMD as published, with no note on how it was mapped
     older = page(client, "?layer=lsoa_2011&measure=imd_decile")
     assert legend(older)["areas"][0]["title"] == "IMD 2019 decile"

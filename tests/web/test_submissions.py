@@ -105,7 +105,7 @@ def test_a_submission_waits_and_is_not_public(client: FlaskClient, demo_store: S
                  "/sources", "/tell-us"):
         text = client.get(page).get_data(as_text=True)
         assert "Forest Gate Memory" not in text and "jo@example.org" not in text, page
-    assert "293 active assets" in client.get("/").get_data(as_text=True)
+    assert "410 active assets" in client.get("/").get_data(as_text=True)
 
 
 def test_a_click_on_the_map_is_enough(client: FlaskClient, demo_store: Store) -> None:
@@ -227,7 +227,7 @@ def test_an_officer_approves_and_the_asset_is_on_the_map(client: FlaskClient,
     [row] = _submissions(demo_store)
     assert (row.status, row.decided_by, row.asset_id) == ("approved", "olive", mine.iloc[0]["id"])
     page = client.get("/").get_data(as_text=True)
-    assert "294 active assets" in page and r"St Mark\u0027s Memory Caf\u00e9" in page
+    assert "411 active assets" in page and r"St Mark\u0027s Memory Caf\u00e9" in page
     queue = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "0 waiting" in queue and "approved by olive" in queue
     again = client.post("/submissions/1/approve", data={

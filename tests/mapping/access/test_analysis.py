@@ -270,3 +270,14 @@ def test_the_patch_set_to_roll_up_to_can_be_chosen(demo_store: Store, runner: Cl
     wrong = runner.invoke(main, ["--database-url", demo_store.url, "analyse-gaps",
                                  "--category", "gp_practice", "--patches", "Lots 2019"])
     assert wrong.exit_code == 1 and "there is no patch set 'Lots 2019'" in wrong.output
+
+
+@pytest.mark.parametrize(("category", "active"), [("homecare", 62), ("supported_living", 33)])
+def test_care_gaps_run_on_the_real_cqc_sites(demo_store: Store, category: str, active: int) -> None:
+    with demo_store.transaction() as session:
+        inputs = inputs_from_store(session)
+    analysis = analyse_gaps(inputs.areas, inputs.assets, options=GapOptions(category),
+                            patches=inputs.patches, patch_source=inputs.patch_source)
+    assert len(analysis.sites) == active  # registered locations only; deregistered are closed
+    assert analysis.sites["id"].str.startswith("cqc:").all()
+    assert analysis.areas["access"].notna().all() and analysis.areas["access"].gt(0).any()

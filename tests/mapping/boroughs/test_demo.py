@@ -1,5 +1,7 @@
 """The Newham demo, end to end on the real open data in ../shared/data."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -47,13 +49,35 @@ def test_every_real_asset_file_is_loaded_with_its_category_and_licence(demo_stor
     with demo_store.transaction() as session:
         assets = assets_frame(session)
     counts = assets[S.CATEGORY].value_counts().to_dict()
+    # CQC care services (registered and deregistered) beside the community assets
     assert counts == {"school": 115, "place_of_worship": 103, "gp_practice": 46,
-                      "cooperative": 15, "community_space": 12, "food_bank": 2}
+                      "cooperative": 15, "community_space": 12, "food_bank": 2,
+                      "homecare": 158, "supported_living": 48, "residential": 53, "nursing": 3,
+                      "extra_care": 5, "shared_lives": 4, "reablement": 2}
     assert assets[S.LICENCE].notna().all() and assets[S.ATTRIBUTION].notna().all()
     pofw = assets[assets[S.CATEGORY] == "place_of_worship"]
     assert (pofw[S.SOURCE] == "osm").all() and (pofw[S.LICENCE] == "ODbL 1.0").all()
-    assert assets[S.IN_BOROUGH].all()
+    community = assets[~assets[S.EXTERNAL_ID].str.startswith("cqc:")]
+    assert community[S.IN_BOROUGH].all()
     assert assets.crs == S.STORAGE_CRS
+
+
+def test_care_providers_are_the_real_cqc_locations(demo_store: Store, data_dir: Path) -> None:
+    import json
+
+    rows = json.loads((data_dir / "newham/care_providers/cqc_api_newham_2026-08-22.json")
+                      .read_text(encoding="utf-8"))
+    homecare = [r for r in rows if r["gacServiceTypes"] == ["Homecare agencies"]]
+    with demo_store.transaction() as session:
+        assets = assets_frame(session).set_index(S.EXTERNAL_ID)
+    for row in homecare:
+        got = assets.loc[f"cqc:{row['locationId']}"]
+        assert got[S.CATEGORY] == "homecare"
+        assert got[S.STATUS] == ("active" if row["registrationStatus"] == "Registered" else "closed")
+        assert str(got[S.REGISTERED_ON]) == row["registrationDate"]
+    care = assets[assets[S.CQC_LOCATION_ID].notna()]
+    assert (care[S.STATUS] == "active").sum() == 117  # of the 195 registered, the care services
+    assert (care[S.SOURCE] == "import").all() and care[S.ATTRIBUTION].str.contains("CQC").all()
 
 
 def test_cooperatives_keep_legal_form_company_number_and_class(demo_store: Store) -> None:
@@ -90,9 +114,9 @@ def test_a_missing_data_dir_says_which_setting_to_change(store: Store, tmp_path)
 def test_every_loaded_file_names_its_licence_and_attribution(demo_store: Store) -> None:
     with demo_store.session() as session:
         sources = sources_frame(session)
-    # 4 boundary layers, 2 population tables, IMD, 6 asset files
-    assert sorted(sources["kind"].value_counts().items()) == [("assets", 6), ("boundaries", 4),
-                                                             ("table", 3)]
+    # 4 boundary layers, 2 population tables, IMD, 7 asset files, ONSPD
+    assert sorted(sources["kind"].value_counts().items()) == [
+        ("assets", 7), ("boundaries", 4), ("postcodes", 1), ("table", 3)]
     assert (sources["licence"] != "").all()
     assert (sources["attribution"] != "").all()
     assert sources.loc[sources["title"] == "GP practices (epraccur)", "rows"].item() == 46

@@ -101,3 +101,29 @@ def test_epraccur_in_its_published_layout_has_no_header(store: Store, data_dir: 
     with store.session() as session:
         names = list(session.scalars(select(Asset.name)))
     assert names == ["Synthetic Active Surgery"]
+
+
+def test_replacing_the_borough_forgets_the_old_ones_layers(store: Store, data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    load_borough(store, OTHER_VINTAGES, data_dir, **QUIET)
+    load_borough(store, _other_council(tmp_path), data_dir, replace_borough=True, **QUIET)
+    with store.session() as session:
+        roles = layer_roles(session)
+        assert store_borough(session).name == "Knowsley"  # type: ignore[union-attr]
+        assert roles.small_areas == "lsoa_2011" and "small_areas" in roles.guessed  # not named
+        assert roles.wards == "wards_2013" and "wards" in roles.guessed  # the most areas wins
+
+
+def test_an_asset_file_in_british_national_grid_is_read_in_its_crs(store: Store, data_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    pofw = gpd.read_file(data_dir / "newham/assets/osm_geofabrik_2019_places_of_worship_newham.geojson")
+    path = tmp_path / "pofw_27700.gpkg"
+    pofw.drop(columns=["lon", "lat"]).to_crs("EPSG:27700").to_file(path)
+    manifest = _other_council(tmp_path)
+    manifest.write_text(manifest.read_text(encoding="utf-8") + (
+        f'\n[[assets]]\nkey = "pofw"\nlayout = "osm_points"\npath = "{path}"\n'
+        'category = "place_of_worship"\n'), encoding="utf-8")
+    report = load_borough(store, manifest, data_dir, **QUIET)
+    assert report.assets["pofw"].counts.inserted == len(pofw) == 103

@@ -75,3 +75,23 @@ def test_not_toml_and_a_bad_code_are_plain_errors(tmp_path: Path) -> None:
         read_manifest(_write(tmp_path, '[borough]\ncode = "E05000475"\nname = "A ward"\n'))
     assert info.value.problems[0].field == "borough.code"
     assert "not the ONS GSS code of a local authority" in info.value.problems[0].reason
+
+
+def test_category_codes_and_cqc_filters_are_checked(tmp_path: Path) -> None:
+    path = _write(tmp_path, """
+[borough]
+code = "E08000011"
+name = "Knowsley"
+
+[[assets]]
+key = "care"
+layout = "cqc"
+path = "cqc.json"
+only_categories = ["nursing_home", "homecare"]
+where = ["Dormant (Y/N)=N"]
+""")
+    with pytest.raises(ValidationError) as info:
+        read_manifest(path)
+    reasons = [p.reason for p in info.value.problems]
+    assert "'nursing_home' is not a category code of data/categories.csv" in reasons
+    assert any(r.startswith("layout cqc reads its own columns") for r in reasons)

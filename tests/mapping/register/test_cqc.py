@@ -169,7 +169,11 @@ def test_the_frames_go_straight_to_the_importers() -> None:
     assets, problems = prepare_assets(result.assets, file=result.file)
     assert problems == [] and len(assets) == 8
     assert list(assets[S.CATEGORY]) == list(result.assets[S.CATEGORY])
-    assert not set(ASSET_EXTRA_COLUMNS) & set(assets.columns)  # dropped: the caller joins them back
+    stored = {S.CQC_LOCATION_ID, S.CQC_RATING, *S.CARE_SITE_DATES}  # the store keeps these
+    assert set(ASSET_EXTRA_COLUMNS) & set(assets.columns) == stored
+    assert assets[S.CQC_LOCATION_ID].tolist() == result.assets[S.CQC_LOCATION_ID].tolist()
+    registered = [None if not v else v for v in result.assets[S.REGISTERED_ON]]
+    assert [None if d is None else d.isoformat() for d in assets[S.REGISTERED_ON]] == registered
     orgs, problems = prepare_organisations(result.organisations, file=result.file)
     assert problems == [] and len(orgs) == 6
     assert list(orgs[S.OWNERSHIP_CLASS]) == list(result.organisations[S.OWNERSHIP_CLASS])

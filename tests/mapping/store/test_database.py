@@ -93,3 +93,24 @@ def test_a_store_made_by_the_flat_layout_upgrades_with_every_record(tmp_path) ->
         assert session.scalar(select(User.username)) == "officer1"
         assert session.scalar(select(func.count()).select_from(RecordHistory)) == 2
     s.dispose()
+
+
+def test_care_site_columns_migrate_both_ways_keeping_every_asset(tmp_path) -> None:
+    s = Store(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    _migrate(s, "0006")
+    with s.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO assets (external_id, name, category, lon, lat, status, source, version, "
+            "created_at, updated_at) VALUES ('a1', 'TEST', 'homecare', 0.03, 51.52, 'active', "
+            "'import', 1, '2026-01-01', '2026-01-01')"))
+    _migrate(s, "head")
+    with s.engine.connect() as conn:
+        row = conn.execute(text("SELECT name, cqc_location_id, registered_on, located_by "
+                                "FROM assets")).one()
+        assert tuple(row) == ("TEST", None, None, None)
+        assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar() == 0
+    _migrate(s, "0006", down=True)
+    with s.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM assets")).scalar() == 1
+        columns = [r[1] for r in conn.execute(text("PRAGMA table_info(assets)"))]
+    assert "cqc_location_id" not in columns and "located_by" not in columns
