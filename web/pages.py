@@ -105,7 +105,7 @@ def index() -> Any:
             "its areas are drawn as outlines only. "
             + (f"It has {', '.join(has)}." if has else
                "Choose a layer of small areas with population and deprivation figures "
-               "(such as the Census 2021 LSOAs) to shade areas.")
+               "(such as the small areas with their population table) to shade areas.")
         )
 
     patch_sets = list_patch_sets(session)

@@ -26,10 +26,10 @@ from mapping.access.gaps import flag_gaps, patch_rollup, what_if
 from mapping.access.inputs import Measure, demand_from_areas, supply_from_assets
 from mapping.access.network import WalkingNetwork, travel_costs
 from mapping.boroughs.settings import store_borough
-from mapping.errors import Problem, ValidationError
+from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.funding.plan import FundingSettings, plan_microfund
 from mapping.places.areas import lookup_by_location
-from mapping.places.roles import layer_roles
+from mapping.places.roles import borough_outline, layer_roles
 from mapping.places.store import designed_sets, list_patch_sets, load_area_layer, load_patches
 from mapping.register.records import assets_frame
 from mapping.register.taxonomy import load_categories
@@ -403,11 +403,22 @@ def inputs_from_store(session: Session, *, layer: str | None = None,
             source += f" (the first by name of {len(imported)} imported patch sets)"
         patches = load_patches(session, chosen)
         return GapInputs(areas, assets, patches, source, patches, chosen)
-    zones = load_area_layer(session, roles.require("wards"))
+    if roles.wards is None:
+        # No wards either: one roll-up for the whole borough, said so.
+        whole = borough_outline(session)
+        if whole is None:
+            raise NotFoundError("no ward layer and no outline is loaded: load the borough with "
+                                "'mapping load-borough MANIFEST'")
+        zones = gpd.GeoDataFrame({S.AREA_CODE: ["borough"], S.AREA_NAME: ["the whole borough"]},
+                                 geometry=[whole.union_all()],
+                                 crs=whole.crs)
+        source = f"the whole borough (no ward layer is loaded; {_no_patches(session)})"
+    else:
+        zones = load_area_layer(session, roles.wards)
+        source = f"wards ({_no_patches(session)})"
     outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
                                 geometry=zones.geometry.to_numpy(), crs=zones.crs)
-    return GapInputs(areas, assets, lookup_by_location(areas, zones),
-                     f"wards ({_no_patches(session)})", outlines)
+    return GapInputs(areas, assets, lookup_by_location(areas, zones), source, outlines)
 
 
 def _no_patches(session: Session) -> str:

@@ -127,7 +127,7 @@ LAYER_FIELDS: tuple[Field, ...] = (
 AREA_FIELDS: tuple[Field, ...] = (
     Field(S.AREA_CODE, "string", "ONS GSS code (E05… ward, E01… LSOA).", nullable=False),
     Field(S.AREA_NAME, "string", "Name.", nullable=False),
-    Field(S.POPULATION, "integer", "Usual residents (Census 2021, or mid-2020 on 2011 LSOAs)."),
+    Field(S.POPULATION, "integer", "Usual residents, from the borough's population table (see /sources)."),
     Field(S.POPULATION_65_PLUS, "integer", "Residents aged 65 and over."),
     Field(S.IMD_RANK, "integer", "IMD 2019 rank (1 = most deprived in England)."),
     Field(S.IMD_DECILE, "integer", "IMD 2019 decile (1 = most deprived tenth)."),

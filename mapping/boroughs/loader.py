@@ -36,7 +36,7 @@ from mapping.places.store import add_area_attributes, load_area_layer, save_area
 from mapping.register.importers import ImportReport, prepare_assets, prepare_organisations, write_assets_in
 from mapping.register.records import upsert_records
 from mapping.store.database import Store
-from mapping.tables import rows_matching
+from mapping.tables import parse_numbers, rows_matching
 
 Progress = Callable[[str], None]
 IMD_CODE: Final = ("LSOA code (2011)", "lsoa11_code", "LSOA11CD")
@@ -114,7 +114,7 @@ def carry_imd(target: gpd.GeoDataFrame, source: gpd.GeoDataFrame, imd: pd.DataFr
 
 def _table(data_dir: Path, table: Table) -> pd.DataFrame:
     path = data_path(data_dir, table.path)
-    raw = pd.read_csv(path, encoding="utf-8-sig", dtype={table.code_column: str})
+    raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     if table.code_column not in raw.columns:
         raise ValidationError([Problem(f"no column '{table.code_column}'", field="code_column",
                                        file=path.name)],
@@ -125,11 +125,35 @@ def _table(data_dir: Path, table: Table) -> pd.DataFrame:
     if missing:
         raise ValidationError([Problem(f"no column '{c}'", field=c, file=path.name) for c in missing],
                               summary=f"{path.name}: not the layout the manifest says")
+    problems: list[Problem] = []
+    numbers = {}
+    for theirs in dict.fromkeys([*table.columns, *(h for hs in table.sum.values() for h in hs)]):
+        # Figures as published: "2,500" is a number; a cell that is not one is a problem.
+        numbers[theirs], found = parse_numbers(raw[theirs].str.replace(",", "", regex=False),
+                                               field=theirs, file=path.name)
+        problems += found
+    if problems:
+        raise ValidationError(problems, summary=f"{path.name}: nothing was loaded")
     for theirs, ours in table.columns.items():
-        out[ours] = raw[theirs]
+        out[ours] = numbers[theirs]
     for ours, theirs_list in table.sum.items():
-        out[ours] = raw[list(theirs_list)].apply(pd.to_numeric, errors="coerce").sum(axis=1)
+        bands = pd.concat([numbers[h] for h in theirs_list], axis=1)
+        out[ours] = bands.sum(axis=1, min_count=len(theirs_list))
     return out
+
+
+def _join(session: Session, layer: str, rows: pd.DataFrame, code_column: str, file: str) -> None:
+    """Join ``rows`` onto ``layer``; every area of the layer must have a row (a national file
+    may hold other councils' rows too)."""
+    add_area_attributes(session, layer, rows, code_column=code_column)
+    codes = set(rows[code_column].astype(str))
+    missing = sorted(set(load_area_layer(session, layer)[S.AREA_CODE]) - codes)
+    if missing:
+        raise ValidationError(
+            [Problem(f"area {code} of layer '{layer}' has no row in the table", field=code_column,
+                     file=file) for code in missing[:20]],
+            summary=f"{file}: {len(missing)} areas of '{layer}' have no row (is it the same "
+                    "vintage as the layer?); nothing was loaded")
 
 
 def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> None:
@@ -180,7 +204,7 @@ def load_areas(session: Session, manifest: Manifest, data_dir: Path, *,
         progress(f"layer {b.layer}: {report.layers[b.layer]} areas")
     for t in manifest.tables:
         rows = _table(data_dir, t)
-        add_area_attributes(session, t.layer, rows, code_column=t.code_column)
+        _join(session, t.layer, rows, t.code_column, Path(t.path).name)
         record_source(session, key=f"table:{t.layer}:{Path(t.path).name}", kind="table",
                       title=t.title or Path(t.path).name, file=Path(t.path).name,
                       publisher=t.publisher, licence=t.licence, attribution=t.attribution,

@@ -19,8 +19,8 @@ from mapping.places.areas import lookup_by_location
 
 #: The balance measures a design offers by default, and how pages name them.
 MEASURES: Final = {
-    S.POPULATION: "population (Census 2021)",
-    S.POPULATION_65_PLUS: "people aged 65+ (Census 2021)",
+    S.POPULATION: "population (the small areas' population table)",
+    S.POPULATION_65_PLUS: "people aged 65+ (the same table)",
     "demand_estimate": "demand estimate: people aged 65+ weighted by deprivation "
                        "(IMD decile 1 counts double)",
     "homecare_hours": "current homecare hours (when a table of them is imported)",

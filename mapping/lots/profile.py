@@ -1,7 +1,7 @@
 """What each lot contains, two designs side by side, and the lotting rules.
 
 Profiles count people and places per lot: area, residents and people aged 65+
-(Census 2021), the IMD 2019 mix, sites by category and by ownership class
+(the borough's population table), the IMD 2019 mix, sites by category and by ownership class
 (CLES), the generative share, providers with an office inside the lot, and people
 in gap areas per category (:mod:`mapping.access.analysis`). Rules are the
 patch-based homecare lotting rules (DESIGN.md "Patches and lots"): one lot per provider,
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
 from mapping.places.areas import area_km2, lookup_by_location, require_crs
+from mapping.places.postcodes import PostcodeIndex
 
 #: The lotting rules checked, as reports name them.
 RULES: Final = {
@@ -263,13 +264,14 @@ def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None
                            ).reset_index(drop=True)
 
 
-def offices_from_organisations(organisations: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Give organisations located at their postcode (OS Code-Point Open); those without a
-    known postcode are left out."""
+def offices_from_organisations(organisations: pd.DataFrame, *, index: PostcodeIndex | None = None
+                               ) -> gpd.GeoDataFrame:
+    """Give organisations located at their postcode (OS Code-Point Open, then any further
+    source ``index`` has); those without a known postcode are left out."""
     from mapping.places.geocode import geocode_frame
 
     frame = organisations[[S.EXTERNAL_ID, S.NAME, S.POSTCODE]].copy()
-    located = geocode_frame(frame[frame[S.POSTCODE].notna()])
+    located = geocode_frame(frame[frame[S.POSTCODE].notna()], index=index)
     located = located[located["problem"].isna()]
     return gpd.GeoDataFrame(located[[S.EXTERNAL_ID, S.NAME]].reset_index(drop=True),
                             geometry=gpd.points_from_xy(located[S.LON], located[S.LAT]),
@@ -277,13 +279,14 @@ def offices_from_organisations(organisations: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def profile_inputs_from_store(session: Session, *, gaps: bool = True) -> ProfileInputs:
-    """Give the profile inputs: 2021 LSOAs, active sites, offices and (``gaps``) the gap
+    """Give the profile inputs: the small areas, active sites, offices and (``gaps``) the gap
     analysis of every category with sites, at its default options."""
     from mapping.access.analysis import GapOptions, analyse_gaps, inputs_from_store
+    from mapping.places.postcode_store import stored_index
     from mapping.register.records import organisations_frame
 
     base = inputs_from_store(session)
-    offices = offices_from_organisations(organisations_frame(session))
+    offices = offices_from_organisations(organisations_frame(session), index=stored_index(session))
     found: dict[str, pd.DataFrame] = {}
     method = ""
     if gaps:

@@ -127,3 +127,66 @@ def test_an_asset_file_in_british_national_grid_is_read_in_its_crs(store: Store,
         'category = "place_of_worship"\n'), encoding="utf-8")
     report = load_borough(store, manifest, data_dir, **QUIET)
     assert report.assets["pofw"].counts.inserted == len(pofw) == 103
+
+
+def test_a_table_of_another_vintage_is_refused_naming_the_areas(store: Store, data_dir: Path,
+                                                                tmp_path: Path) -> None:
+    demo = (REFERENCE_DIR / "boroughs" / "newham.toml").read_text(encoding="utf-8")
+    # The mid-2020 table is on 2011 LSOAs: pointed at the 2021 layer, 33 areas have no row.
+    wrong = demo.replace('[[tables]]\nlayer = "lsoa_2011"', '[[tables]]\nlayer = "lsoa_2021"')
+    manifest = tmp_path / "wrong.toml"
+    manifest.write_text(wrong, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_borough(store, manifest, data_dir, **QUIET)
+    assert "33 areas of 'lsoa_2021' have no row" in info.value.summary
+    assert info.value.problems[0].file == "lsoa2011_mid2020_population_by_age.csv"
+    with store.session() as session:
+        assert list_layers(session).empty
+
+
+def test_published_figures_with_thousands_separators_are_numbers(store: Store, data_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    source = data_dir / "newham/population/lsoa2011_mid2020_population_by_age.csv"
+    import pandas as pd
+
+    table = pd.read_csv(source, dtype=str)
+    table["Persons_All-Ages"] = table["Persons_All-Ages"].map(lambda v: f"{int(v):,}")
+    copy = tmp_path / "mid2020.csv"
+    table.to_csv(copy, index=False)
+    text = OTHER_VINTAGES.read_text(encoding="utf-8").replace(
+        'path = "newham/population/lsoa2011_mid2020_population_by_age.csv"', f'path = "{copy}"')
+    manifest = tmp_path / "commas.toml"
+    manifest.write_text(text, encoding="utf-8")
+    load_borough(store, manifest, data_dir, **QUIET)
+    with store.session() as session:
+        from mapping.places.store import load_area_layer
+
+        got = load_area_layer(session, "lsoa_2011")
+    assert got["population"].sum() == pd.to_numeric(
+        pd.read_csv(source)["Persons_All-Ages"]).sum()
+
+
+def test_without_wards_the_roll_up_is_the_whole_borough(store: Store, data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    manifest = tmp_path / "lsoa_only.toml"
+    manifest.write_text('''[borough]
+code = "E08000011"
+name = "Knowsley"
+
+[[boundaries]]
+layer = "small"
+path = "newham/boundaries/lsoa_2011.geojson"
+code_field = "LSOA11CD"
+name_field = "LSOA11CD"
+
+[[tables]]
+layer = "small"
+path = "newham/population/lsoa2011_mid2020_population_by_age.csv"
+code_column = "LSOA11CD"
+columns = { "Persons_All-Ages" = "population", "Persons_65+" = "population_65_plus" }
+''', encoding="utf-8")
+    load_borough(store, manifest, data_dir, **QUIET)
+    with store.session() as session:
+        inputs = inputs_from_store(session)
+    assert inputs.patch_source.startswith("the whole borough (no ward layer is loaded")
+    assert set(inputs.patches["patch"]) == {"the whole borough"} and len(inputs.patches) == 164
