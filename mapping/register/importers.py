@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -348,8 +348,27 @@ def import_assets(
     if category is not None:
         raw[S.CATEGORY] = category
     prepared, problems = prepare_assets(raw, file=path.name, index=index, boundary=boundary)
-    return write_assets(store, prepared, problems, file=path.name, rows=len(raw),
-                        skip_invalid=skip_invalid, changed_by=changed_by)
+    if not where:
+        return write_assets(store, prepared, problems, file=path.name, rows=len(raw),
+                            skip_invalid=skip_invalid, changed_by=changed_by)
+    # The problems count the rows the filters kept; people count the file's own rows.
+    try:
+        report = write_assets(store, prepared, problems, file=path.name, rows=len(raw),
+                              skip_invalid=skip_invalid, changed_by=changed_by)
+    except ValidationError as exc:
+        raise ValidationError(file_rows(exc.problems, table.index), summary=exc.summary) from None
+    report.problems = file_rows(report.problems, table.index)
+    return report
+
+
+def file_rows(problems: list[Problem], kept: pd.Index) -> list[Problem]:
+    """Give ``problems`` numbered by the file's rows, when they count only the rows a filter kept.
+
+    ``kept`` holds each kept row's position among the file's data rows (0 for the first).
+    """
+    positions = list(kept)
+    return [replace(p, row=int(positions[p.row - 1]) + 1)
+            if p.row is not None and 0 < p.row <= len(positions) else p for p in problems]
 
 
 def write_assets(store: Store, prepared: pd.DataFrame, problems: list[Problem], *, file: str,

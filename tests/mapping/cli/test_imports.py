@@ -80,3 +80,15 @@ def test_a_census_table_joins_through_its_own_headers(runner: CliRunner, store: 
     assert got[S.POPULATION].sum() == census["total_usual_residents"].sum()
     assert got[S.POPULATION_65_PLUS].sum() == census["Aged 65 years and over"].sum()
     assert got["people_50_64"].sum() == census["Aged 50 to 64 years"].sum()
+
+
+def test_problems_after_a_filter_name_the_files_own_rows(runner: CliRunner, store: Store,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text("name,category,status_code,postcode\n"
+                    "SYNTHETIC one,community_space,A,E15 4EH\n"
+                    "SYNTHETIC two,community_space,C,E15 4EH\n"
+                    "SYNTHETIC three,community_space,A,NOT A POSTCODE\n", encoding="utf-8")
+    result = run(runner, store, "import-assets", str(path), "--where", "status_code=A")
+    assert result.exit_code == 1
+    assert "row 3, field 'postcode'" in result.output  # the file's row 3, the second kept
