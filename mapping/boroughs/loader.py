@@ -31,6 +31,7 @@ from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
 from mapping.places.areas import areas_from_frame
 from mapping.places.onspd import ONSPD_ATTRIBUTION, ONSPD_LICENCE, read_onspd
 from mapping.places.postcode_store import save_postcodes, stored_index
+from mapping.places.postcodes import PostcodeIndex
 from mapping.places.roles import borough_outline, set_layer_roles
 from mapping.places.store import add_area_attributes, load_area_layer, save_area_layer
 from mapping.register.importers import ImportReport, prepare_assets, prepare_organisations, write_assets_in
@@ -250,34 +251,42 @@ def _postcodes(session: Session, manifest: Manifest, data_dir: Path, *,
     progress(f"postcodes: {count} from {path.name} ({pc.label})")
 
 
-def load_register(session: Session, manifest: Manifest, data_dir: Path, *,
-                  progress: Progress = print) -> BoroughReport:
-    """Load the manifest's asset files: organisations first, then every asset, all checked."""
+def write_register(session: Session, files: list[tuple[AssetSource, pd.DataFrame, pd.DataFrame]], *,
+                   boundary: gpd.GeoDataFrame | None, index: PostcodeIndex, label: str,
+                   changed_by: str = "borough loader", progress: Progress = print) -> BoroughReport:
+    """Write each file's organisations, then its assets, all checked (caller's transaction).
+
+    ``files`` holds per file its source, organisations and assets, as the readers give them.
+    """
     report = BoroughReport()
-    boundary = borough_outline(session)
-    index = stored_index(session)
-    read = {src.key: _read_assets(data_dir, src) for src in manifest.assets}
-    orgs = [o for o, _ in read.values() if not o.empty]
+    orgs = [o for _, o, _ in files if not o.empty]
     if orgs:
         prepared, problems = prepare_organisations(pd.concat(orgs, ignore_index=True),
-                                                   file=f"{manifest.path.name} organisations")
+                                                   file=f"{label} organisations")
         if problems:
             raise ValidationError(problems)
-        upsert_records(session, "organisation", prepared, changed_by="borough loader")
+        upsert_records(session, "organisation", prepared, changed_by=changed_by)
         report.organisations = len(prepared)
         progress(f"organisations: {len(prepared)}")
-    for src in manifest.assets:
-        frame = read[src.key][1]
+    for src, _orgs, frame in files:
         file = Path(src.path).name
         prepared, problems = prepare_assets(frame, file=file, boundary=boundary, index=index)
         report.assets[src.key] = write_assets_in(session, prepared, problems, file=file,
                                                  rows=len(frame), skip_invalid=False,
-                                                 changed_by="borough loader")
+                                                 changed_by=changed_by)
         record_source(session, key=f"assets:{src.key}", kind="assets", title=src.title or src.key,
                       file=file, publisher=src.publisher, licence=src.licence,
                       attribution=src.attribution, note=src.note, rows=len(frame))
         progress(report.assets[src.key].summary())
     return report
+
+
+def load_register(session: Session, manifest: Manifest, data_dir: Path, *,
+                  progress: Progress = print) -> BoroughReport:
+    """Load the manifest's asset files: organisations first, then every asset, all checked."""
+    files = [(src, *_read_assets(data_dir, src)) for src in manifest.assets]
+    return write_register(session, files, boundary=borough_outline(session),
+                          index=stored_index(session), label=manifest.path.name, progress=progress)
 
 
 def load_borough(store: Store, manifest: Path | Manifest, data_dir: Path, *,

@@ -134,6 +134,44 @@ def import_postcodes_cmd(context: Context, path: Path, label: str, authorities: 
                    "located with a warning that it may have been terminated.", err=True)
 
 
+@click.command("import-cqc")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--local-authority", help="Keep the locations CQC files under this local "
+              "authority (e.g. Knowsley), for a national file.")
+@click.option("--category", "categories", multiple=True,
+              help="Keep only these categories (repeatable), e.g. homecare, supported_living.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every problem (file, row, field, reason) to this CSV.")
+@pass_context
+@handles_errors
+def import_cqc_cmd(context: Context, path: Path, local_authority: str | None,
+                   categories: tuple[str, ...], report: Path | None) -> None:
+    """Import CQC care locations (HSCA active locations CSV, or the CQC API's location JSON):
+    each a site, its provider an organisation; deregistered locations are kept as closed."""
+    from mapping.boroughs.layouts import AssetSource
+    from mapping.boroughs.loader import write_register
+    from mapping.places.postcode_store import stored_index
+    from mapping.register.cqc import ATTRIBUTION, LICENCE, cqc_locations
+
+    read = cqc_locations(path, local_authority=local_authority)
+    assets, orgs = read.assets, read.organisations
+    if categories:
+        assets = assets[assets["category"].isin(categories)].reset_index(drop=True)
+        orgs = orgs[orgs["external_id"].isin(assets["organisation_external_id"])]
+    store = context.ready_store()
+    src = AssetSource(key=f"cqc:{path.name}", layout="cqc", path=path.name, title=path.name,
+                      publisher="Care Quality Commission", licence=LICENCE, attribution=ATTRIBUTION)
+    with store.transaction() as session:
+        written = write_register(session, [(src, orgs, assets)], boundary=_boundary(store),
+                                 index=stored_index(session), label=path.name,
+                                 changed_by="import", progress=lambda _m: None)
+    for result in written.assets.values():
+        click.echo(result.summary())
+        if result.problems:
+            show_problems(result.problems, report)
+    click.echo(f"{written.organisations} providers")
+
+
 @click.command("import-areas")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", required=True, help="Name to store the layer under, e.g. wards.")
@@ -324,6 +362,6 @@ def import_lots_cmd(context: Context, path: Path, layer: str, set_name: str,
     click.echo(f"Lot set '{set_name}': {count} contiguous lots over layer '{layer}'")
 
 
-COMMANDS = (import_postcodes_cmd, import_assets_cmd, import_organisations_cmd, import_areas_cmd,
-            import_table_cmd, import_patches_cmd, import_osm_cmd, export_assets_cmd, geocode_cmd,
-            import_lots_cmd)
+COMMANDS = (import_postcodes_cmd, import_cqc_cmd, import_assets_cmd, import_organisations_cmd,
+            import_areas_cmd, import_table_cmd, import_patches_cmd, import_osm_cmd,
+            export_assets_cmd, geocode_cmd, import_lots_cmd)

@@ -92,3 +92,21 @@ def test_problems_after_a_filter_name_the_files_own_rows(runner: CliRunner, stor
     result = run(runner, store, "import-assets", str(path), "--where", "status_code=A")
     assert result.exit_code == 1
     assert "row 3, field 'postcode'" in result.output  # the file's row 3, the second kept
+
+
+def test_cqc_locations_import_with_their_providers(runner: CliRunner, store: Store) -> None:
+    fixture = Path(__file__).resolve().parents[2] / "data" / "cqc" / "hsca_active_locations_SYNTHETIC.csv"
+    result = run(runner, store, "import-cqc", str(fixture), "--category", "homecare")
+    assert result.exit_code == 0, result.output
+    from mapping.register.cqc import cqc_locations
+
+    expected = cqc_locations(fixture).assets
+    expected = expected[expected[S.CATEGORY] == "homecare"]
+    with store.session() as session:
+        assets = assets_frame(session, status=["active", "closed"])
+        orgs = organisations_frame(session)
+    assert sorted(assets[S.EXTERNAL_ID]) == sorted(expected[S.EXTERNAL_ID]) != []
+    assert set(assets[S.CATEGORY]) == {"homecare"}
+    assert set(assets[S.ORGANISATION_ID].dropna()) <= set(orgs[S.EXTERNAL_ID])
+    again = run(runner, store, "import-cqc", str(fixture), "--category", "homecare")
+    assert "0 added" in again.output  # matched on the CQC ids: refreshed, not duplicated
