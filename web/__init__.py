@@ -5,10 +5,12 @@ Views stay thin; ``mapping`` does the work.
 
 from __future__ import annotations
 
+import math
 import secrets
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -33,6 +35,15 @@ def _secret_key(settings: Settings) -> str:
         path.write_text(secrets.token_hex(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def _blank_if_missing(value: Any) -> Any:
+    """Give "" for a missing value (None, NaN, NaT, pandas NA), else the value."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return value
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -68,6 +79,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
     app.url_map.converters["id"] = IdConverter
+    # A missing value (None, NaN, NaT from a frame) shows as a blank, never as "None" or "nan".
+    app.jinja_env.finalize = _blank_if_missing
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config.setdefault("RATELIMIT_ENABLED", True)

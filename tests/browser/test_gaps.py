@@ -47,3 +47,19 @@ def test_clicking_the_map_proposes_sites_and_shows_before_and_after(live_server,
     assert page.locator("#gap-areas-before").inner_text().strip().isdigit()
     assert page.locator('#gap-form input[name="add"]').count() == 3  # the two sites, and a blank
     assert problems == []
+
+
+def test_the_plan_is_made_by_clicking_with_the_default_grant(live_server, browser_page) -> None:
+    page, problems = browser_page
+    page.goto(live_server + "/gaps/plan?category=community_space")
+    page.wait_for_selector("#plan-form", timeout=15_000)
+    assert page.locator("#grant").input_value() == "500"
+    page.locator("#budget").fill("2000")
+    page.locator("#plan-form button[type=submit]").click()
+    page.wait_for_url("**budget=2000**", timeout=30_000)
+    # The browser accepted the round figures (a step of 50 from 1 refused £500 before).
+    assert page.evaluate("document.querySelector('#grant').validity.valid")
+    assert page.locator("#budget").input_value() == "2000"
+    text = page.locator("main").inner_text()
+    assert "nan" not in text.split() and "None" not in text.split()
+    assert problems == []

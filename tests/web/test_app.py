@@ -160,3 +160,11 @@ def test_proxy_hops_make_rate_limits_see_the_visitor(settings: Settings) -> None
     assert not isinstance(create_app({"MAPPING_SETTINGS": settings}).wsgi_app, ProxyFix)
     app = create_app({"MAPPING_SETTINGS": replace(settings, proxy_hops=1)})
     assert isinstance(app.wsgi_app, ProxyFix)
+
+
+def test_missing_values_show_as_blanks_in_every_template(app) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    rendered = app.jinja_env.from_string("[{{ a }}][{{ b }}][{{ c }}][{{ d }}][{{ e }}]").render(
+        a=None, b=float("nan"), c=pd.NaT, d="kept", e=0)
+    assert rendered == "[][][][kept][0]"
