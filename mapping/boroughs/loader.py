@@ -13,6 +13,7 @@ says which for each area.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from mapping.boroughs.layouts import FILE_READERS, READERS, AssetSource, column,
 from mapping.boroughs.manifest import Imd, Manifest, Table, read_manifest
 from mapping.boroughs.settings import save_borough
 from mapping.boroughs.sources import record_source
-from mapping.errors import CRSError, DataMissingError, Problem, ValidationError
+from mapping.errors import DataMissingError, Problem, ValidationError
 from mapping.places.areas import areas_from_frame
 from mapping.places.onspd import ONSPD_ATTRIBUTION, ONSPD_LICENCE, read_onspd
 from mapping.places.postcode_store import save_postcodes, stored_index
@@ -37,7 +38,7 @@ from mapping.places.store import add_area_attributes, load_area_layer, save_area
 from mapping.register.importers import ImportReport, prepare_assets, prepare_organisations, write_assets_in
 from mapping.register.records import upsert_records
 from mapping.store.database import Store
-from mapping.tables import parse_numbers, rows_matching
+from mapping.tables import parse_numbers, read_table, read_text, rows_matching
 
 Progress = Callable[[str], None]
 IMD_CODE: Final = ("LSOA code (2011)", "lsoa11_code", "LSOA11CD")
@@ -68,19 +69,23 @@ def data_path(data_dir: Path, relative: str) -> Path:
     return path
 
 
-def _read_text_table(path: Path, *, header: bool = True) -> pd.DataFrame:
-    if path.suffix.casefold() in (".geojson", ".gpkg", ".shp", ".json"):
-        frame = gpd.read_file(path)
-        if frame.crs is None:
-            raise CRSError(f"{path.name} has no CRS: save it with one (e.g. EPSG:27700 or EPSG:4326)")
-        frame = frame.to_crs(S.STORAGE_CRS)
-        points = frame.geometry.representative_point()
-        out = pd.DataFrame(frame.drop(columns="geometry")).astype(str).replace("None", "")
-        if "lon" not in out.columns:
-            out["lon"], out["lat"] = points.x.astype(str), points.y.astype(str)
-        return out
-    return pd.read_csv(path, dtype=str, keep_default_na=False, header=0 if header else None,
-                       encoding="utf-8-sig")
+def _read_text_table(path: Path) -> pd.DataFrame:
+    """Give a file's rows as text (:func:`mapping.tables.read_table`); a vector file's points
+    as ``lon``/``lat`` (EPSG:4326) unless it has those columns."""
+    frame = read_table(path)
+    if "geometry" not in frame.columns:
+        return frame
+    points = gpd.GeoSeries(frame.geometry, crs=S.STORAGE_CRS).representative_point()
+    out = pd.DataFrame(frame.drop(columns="geometry")).astype(object)
+    out = out.where(out.notna(), "").astype(str)
+    if "lon" not in out.columns:
+        out["lon"], out["lat"] = points.x.astype(str), points.y.astype(str)
+    return out
+
+
+def _headerless_rows(path: Path) -> pd.DataFrame:
+    """Give a CSV's rows as text with no header row taken (for NHS ODS files)."""
+    return pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False, header=None)
 
 
 def carry_imd(target: gpd.GeoDataFrame, source: gpd.GeoDataFrame, imd: pd.DataFrame, *,
@@ -115,7 +120,7 @@ def carry_imd(target: gpd.GeoDataFrame, source: gpd.GeoDataFrame, imd: pd.DataFr
 
 def _table(data_dir: Path, table: Table) -> pd.DataFrame:
     path = data_path(data_dir, table.path)
-    raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    raw = read_table(path).fillna("")
     if table.code_column not in raw.columns:
         raise ValidationError([Problem(f"no column '{table.code_column}'", field="code_column",
                                        file=path.name)],
@@ -159,7 +164,7 @@ def _join(session: Session, layer: str, rows: pd.DataFrame, code_column: str, fi
 
 def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> None:
     path = data_path(data_dir, imd.path)
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = read_table(path).fillna("")
     table = pd.DataFrame({
         S.AREA_CODE: column(raw, *IMD_CODE, file=path.name),
         S.IMD_RANK: pd.to_numeric(column(raw, *IMD_RANK, file=path.name)).astype("Int64"),
@@ -172,7 +177,7 @@ def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> N
                   rows=len(table))
     lookup = None
     if imd.lookup:
-        raw_lookup = pd.read_csv(data_path(data_dir, imd.lookup), dtype=str, encoding="utf-8-sig")
+        raw_lookup = read_table(data_path(data_dir, imd.lookup))
         lookup = pd.DataFrame({"old": column(raw_lookup, "LSOA11CD", "lsoa11_code"),
                                "new": column(raw_lookup, "LSOA21CD", "lsoa21_code")})
     source = load_area_layer(session, imd.layer)
@@ -224,7 +229,7 @@ def _read_assets(data_dir: Path, src: AssetSource) -> tuple[pd.DataFrame, pd.Dat
     if src.layout in FILE_READERS:
         read = FILE_READERS[src.layout](path, src)
     else:
-        raw = (epraccur_frame(_read_text_table(path, header=False)) if src.layout == "epraccur"
+        raw = (epraccur_frame(_headerless_rows(path)) if src.layout == "epraccur"
                else _read_text_table(path))
         read = READERS[src.layout](rows_matching(raw, src.where, file=path.name), src)
     assets, organisations = read.assets, read.organisations

@@ -217,11 +217,11 @@ def read_manifest(path: Path) -> Manifest:
     imd_entries = _entries(data, "imd", problems, file)
     postcode_entries = _entries(data, "postcodes", problems, file)
     assets = _entries(data, "assets", problems, file)
+    known = set(load_categories()["code"])
     for i, entry in enumerate(assets, start=1):
         if entry.get("layout") and entry["layout"] not in LAYOUTS:
             problems.append(Problem(f"unknown layout '{entry['layout']}' (known: {', '.join(LAYOUTS)})",
                                     field=f"assets[{i}].layout", file=file))
-        known = set(load_categories()["code"])
         for code in [entry.get("category"), *entry.get("only_categories", [])]:
             if code and code not in known:
                 problems.append(Problem(f"'{code}' is not a category code of data/categories.csv",
