@@ -6,6 +6,7 @@ request or page error fails the test: the pages must work with no internet.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,19 @@ from mapping.config import PROJECT_ROOT
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+#: Text that means a missing value or a code reached a person.
+MISSING_WORDS = re.compile(r"\b(nan|NaN|None|NaT|null|undefined|<NA>)\b")
+#: A snake_case token (``gp_practice``, ``wards_2023``): a code, never a word a person reads.
+RAW_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+#: A file's name (``lsoa_2021.geojson``) is shown as it is, so a person can find the file.
+FILE_NAME = re.compile(r"[\w.-]+\.(?:csv|json|geojson|gpkg|xlsx?|ods|toml|osm|pbf|zip|shp|txt)\b")
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+#: The two sizes every page is looked at: a council laptop and a phone.
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: axe impacts that fail a test.
+FAILING_IMPACTS = ("serious", "critical")
 
 
 @pytest.fixture
@@ -49,7 +63,7 @@ def browser_page() -> Iterator[tuple[object, Problems]]:
                   "--disable-component-update", "--no-first-run", "--disable-sync",
                   "--disable-quic"],
         )
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context = browser.new_context(viewport=VIEWPORTS["desktop"])
         page = context.new_page()
 
         def guard(route, request):  # type: ignore[no-untyped-def]
@@ -78,3 +92,59 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+
+def visible_text(page) -> str:  # type: ignore[no-untyped-def]
+    """Give what a person reads on the page: the body's rendered text, popups included."""
+    return str(page.locator("body").inner_text())
+
+
+def text_problems(text: str, *, allow: tuple[str, ...] = ()) -> list[str]:
+    """Give the missing-value words and raw codes in ``text`` (``allow``: codes the page may
+    show on purpose, such as a command a person is told to type)."""
+    found = [f"missing value shown: {m.group(0)!r} in …{text[max(0, m.start() - 40):m.end() + 40]!r}…"
+             for m in MISSING_WORDS.finditer(text)]
+    found += [f"raw code shown: {m.group(0)!r} in …{text[max(0, m.start() - 40):m.end() + 40]!r}…"
+              for m in RAW_CODE.finditer(FILE_NAME.sub("", text)) if m.group(0) not in allow]
+    return found
+
+
+def axe_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run axe-core (installed from npm, injected from ``node_modules``) on the page and give
+    its serious and critical findings, each with the elements it names."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run 'npm ci' (axe-core is in package.json)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))")
+    return [f"axe {v['impact']}: {v['id']} ({v['help']}) at {v['nodes']}"
+            for v in result if v["impact"] in FAILING_IMPACTS]
+
+
+def look_at(page, name: str, *, allow: tuple[str, ...] = ()) -> str:  # type: ignore[no-untyped-def]
+    """Look at the page as a person would, at both sizes: screenshots to ``build/screenshots/``
+    (``NAME-desktop.png``, ``NAME-phone.png``), no missing-value word or raw code on screen,
+    and no serious or critical axe finding. Gives the visible text (at desktop size).
+
+    Fails the test with every problem found, so one run lists them all.
+    """
+    problems: list[str] = []
+    text = ""
+    original = page.viewport_size
+    for size, viewport in VIEWPORTS.items():
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(150)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=True)
+        if size == "desktop":
+            text = visible_text(page)
+            problems += text_problems(text, allow=allow)
+            problems += axe_violations(page)
+    if original:
+        page.set_viewport_size(original)
+    assert not problems, f"{name} ({page.url}):\n" + "\n".join(problems)
+    return text
