@@ -105,7 +105,8 @@ class AssetForm(RecordForm):
     description = TextAreaField("Description", validators=_text(5000))
     category = SelectField("Category", validators=[DataRequired("Choose a category.")])
     organisation_external_id = SelectField(
-        "Organisation that runs it", default="", description="Optional. Leave as “None” if not known.")
+        "Organisation that runs it", default="",
+        description="Optional. Leave as “Not known” if nobody is recorded.")
     address = TextAreaField("Address", validators=_text(1000))
     postcode = StringField("Postcode", validators=_text(10),
                            description="Used to place the asset on the map when no "
@@ -129,7 +130,7 @@ class AssetForm(RecordForm):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.category.choices = category_choices(blank="Choose a category", grouped=True)
-        self.organisation_external_id.choices = _choices([("", "None"), *organisations])
+        self.organisation_external_id.choices = _choices([("", "Not known"), *organisations])
 
 
 class AssetEditForm(VersionMixin, AssetForm):
@@ -170,7 +171,7 @@ class OrganisationForm(RecordForm):
                                                  "form but less locally generative.")
     cqc_provider_id = StringField("CQC provider ID", validators=_text(40))
     cqc_rating = SelectField("CQC rating", default="",
-                             choices=_choices([("", "None or not known"),
+                             choices=_choices([("", "Not rated, or not known"),
                                                *((r, r) for r in S.CQC_RATINGS)]))
     address = TextAreaField("Address", validators=_text(1000))
     postcode = StringField("Postcode", validators=_text(10))

@@ -248,7 +248,9 @@ def osm_points(raw: pd.DataFrame, src: AssetSource) -> Read:
     osm_id = column(raw, "osm_id", file=src.path)
     kind = column(raw, "fclass", required=False).str.replace("_", " ").str.capitalize()
     label = category_label(src.category).casefold() if src.category else "place"
-    unnamed = f"Unnamed {label} (OSM " + osm_type + " " + osm_id + ")"
+    # "way_or_relation" is Geofabrik's code; the name a person reads says it in words.
+    unnamed = (f"Unnamed {label} (OpenStreetMap " + osm_type.str.replace("_", " ") + " " + osm_id
+               + ")")
     frame = pd.DataFrame({
         S.EXTERNAL_ID: "osm:" + osm_type + "/" + osm_id,
         S.NAME: names.where(names != "", unnamed), S.DESCRIPTION: kind,

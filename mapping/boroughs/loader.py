@@ -162,7 +162,8 @@ def _join(session: Session, layer: str, rows: pd.DataFrame, code_column: str, fi
                     "vintage as the layer?); nothing was loaded")
 
 
-def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> None:
+def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport,
+         titles: dict[str, str]) -> None:
     path = data_path(data_dir, imd.path)
     raw = read_table(path).fillna("")
     table = pd.DataFrame({
@@ -173,7 +174,9 @@ def _imd(session: Session, data_dir: Path, imd: Imd, report: BoroughReport) -> N
     add_area_attributes(session, imd.layer, table, code_column=S.AREA_CODE)
     record_source(session, key="imd", kind="table", title=imd.title or "IMD 2019", file=path.name,
                   publisher=imd.publisher, licence=imd.licence, attribution=imd.attribution,
-                  note=f"on {imd.layer}" + (f", carried onto {', '.join(imd.onto)}" if imd.onto else ""),
+                  note=f"on {titles.get(imd.layer, imd.layer)}" + (
+                      f", carried onto {', '.join(titles.get(o, o) for o in imd.onto)}"
+                      if imd.onto else ""),
                   rows=len(table))
     lookup = None
     if imd.lookup:
@@ -195,6 +198,8 @@ def load_areas(session: Session, manifest: Manifest, data_dir: Path, *,
                progress: Progress = print) -> BoroughReport:
     """Load the manifest's boundaries, tables and IMD (in the caller's transaction)."""
     report = BoroughReport()
+    # Notes a person reads name a layer by its title ("Census 2021 LSOAs"), not its code.
+    titles = {b.layer: b.title or b.layer for b in manifest.boundaries}
     for b in manifest.boundaries:
         path = data_path(data_dir, b.path)
         areas, problems = areas_from_frame(gpd.read_file(path), code_field=b.code_field,
@@ -214,10 +219,10 @@ def load_areas(session: Session, manifest: Manifest, data_dir: Path, *,
         record_source(session, key=f"table:{t.layer}:{Path(t.path).name}", kind="table",
                       title=t.title or Path(t.path).name, file=Path(t.path).name,
                       publisher=t.publisher, licence=t.licence, attribution=t.attribution,
-                      note=f"joined onto {t.layer}", rows=len(rows))
+                      note=f"joined onto {titles.get(t.layer, t.layer)}", rows=len(rows))
         progress(f"table {Path(t.path).name} onto {t.layer}")
     if manifest.imd is not None:
-        _imd(session, data_dir, manifest.imd, report)
+        _imd(session, data_dir, manifest.imd, report, titles)
         carried = ", ".join(f"{n} by {how}" for how, n in report.imd_methods.items() if n)
         progress(f"IMD 2019 on {manifest.imd.layer}" + (f"; carried on: {carried}" if carried else ""))
     set_layer_roles(session, **{role: name for role, name in manifest.layers.items()})

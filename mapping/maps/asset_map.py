@@ -265,6 +265,10 @@ def html_entities(text: str) -> str:
     return "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in text)
 
 
+#: Half the height of a detail page's map, in degrees of latitude (about 1 km).
+NEIGHBOURHOOD_DEG: Final = 0.009
+
+
 def point_map(
     lon: float,
     lat: float,
@@ -292,8 +296,10 @@ def point_map(
             folium.GeoJson(outline[["geometry"]].to_json(),
                            style_function=lambda _f: {"color": "#5f6b73", "weight": 2,
                                                       "fillOpacity": 0.04}).add_to(m)
-            west, south, east, north = (float(v) for v in outline.total_bounds)
-            m.fit_bounds([[min(south, lat), min(west, lon)], [max(north, lat), max(east, lon)]])
+        # About 2 km across around the site, not the whole borough: the site's neighbourhood
+        # is what a person looks for (the outline still shows which side of the border it is).
+        m.fit_bounds([[lat - NEIGHBOURHOOD_DEG, lon - 1.6 * NEIGHBOURHOOD_DEG],
+                      [lat + NEIGHBOURHOOD_DEG, lon + 1.6 * NEIGHBOURHOOD_DEG]])
     folium.CircleMarker([lat, lon], radius=9, color="#ffffff", weight=2, fill=True,
                         fill_color=colour, fill_opacity=0.95,
                         tooltip=folium.Tooltip(html_entities(label))).add_to(m)
