@@ -431,6 +431,36 @@ class MapLegend(folium.MacroElement):
                 }
                 legend("bottomright", "asset-legend", spec.assets);
                 if (spec.areas.length) { legend("bottomleft", "area-legend", spec.areas); }
+                // Area labels never overlap: after every zoom or pan, a label that would
+                // cover one already shown is hidden (marked labels first); zooming in shows
+                // it. Each area still names itself in its tooltip.
+                var map = {{ this._parent.get_name() }};
+                function declutter() {
+                    var labels = Array.prototype.slice.call(
+                        map.getContainer().querySelectorAll(".patch-label"));
+                    labels.sort(function (a, b) {
+                        return b.classList.contains("patch-label-focus")
+                            - a.classList.contains("patch-label-focus");
+                    });
+                    var shown = [];
+                    labels.forEach(function (label) {
+                        label.style.visibility = "visible";
+                        var r = label.getBoundingClientRect();
+                        if (!r.width) { return; }
+                        var covers = shown.some(function (s) {
+                            return r.left < s.right + 2 && r.right + 2 > s.left
+                                && r.top < s.bottom + 2 && r.bottom + 2 > s.top;
+                        });
+                        if (covers) { label.style.visibility = "hidden"; } else { shown.push(r); }
+                    });
+                }
+                var queued = false;
+                map.on("zoomend moveend overlayadd layeradd resize", function () {
+                    if (queued) { return; }
+                    queued = true;
+                    window.requestAnimationFrame(function () { queued = false; declutter(); });
+                });
+                window.setTimeout(declutter, 0);
             })();
         {% endmacro %}"""
     )

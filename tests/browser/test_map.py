@@ -159,3 +159,31 @@ def test_a_single_marker_shows_its_symbol_and_opens_its_popup_from_the_keyboard(
         "t => document.querySelector('.leaflet-popup-content').textContent.includes(t)",
         arg=other.get_attribute("title"), timeout=5_000)
     assert problems == []
+
+
+#: The rectangles of the visible area labels, and how many labels there are.
+_LABEL_BOXES = """() => {
+    const all = [...document.querySelectorAll('.patch-label')];
+    const shown = all.filter(l => getComputedStyle(l).visibility === 'visible')
+        .map(l => l.getBoundingClientRect()).filter(r => r.width > 0);
+    return {all: all.length, shown: shown.map(r => [r.left, r.top, r.right, r.bottom])};
+}"""
+
+
+def test_area_labels_never_overlap_and_zooming_in_shows_more(live_server, browser_page) -> None:
+    page, problems = browser_page
+    page.goto(live_server + "/gaps")  # the 24 wards of the roll-up are labelled
+    page.wait_for_selector(".patch-label", timeout=20_000)
+    page.wait_for_timeout(500)
+    boxes = page.evaluate(_LABEL_BOXES)
+    shown = boxes["shown"]
+    assert boxes["all"] >= 24 and 0 < len(shown) < boxes["all"]  # some hidden: they would overlap
+    for i, a in enumerate(shown):
+        for b in shown[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    page.locator(".leaflet-control-zoom-in").first.click()
+    page.wait_for_timeout(800)
+    zoomed = page.evaluate(_LABEL_BOXES)["shown"]
+    assert len(zoomed) > len(shown) or len(zoomed) == boxes["all"]
+    screenshot(page, "gaps-labels-zoomed")
+    assert problems == []
