@@ -47,7 +47,7 @@ def test_every_public_page_reads_well_and_passes_axe(live_server, browser_page, 
         asset = session.scalar(select(Asset.id).order_by(Asset.id))
         organisation = session.scalar(select(Organisation.id).order_by(Organisation.id))
     pages = dict(PUBLIC, **{
-        "asset": f"/assets/{asset}", "asset-history": f"/assets/{asset}/history",
+        "asset": f"/assets/{asset}",
         "organisation": f"/organisations/{organisation}",
         "spend-report": f"/spend/{dataset}", "spend-payments": f"/spend/{dataset}/payments",
         "spend-cleaning": f"/spend/{dataset}/cleaning", "spend-suppliers": "/spend/suppliers",
@@ -84,6 +84,8 @@ def test_every_officer_page_reads_well_and_passes_axe(live_server, browser_page,
     pages = {
         "submissions": "/submissions", "submission": f"/submissions/{submission}",
         "asset-new": "/assets/new", "asset-edit": f"/assets/{asset}/edit",
+        "asset-history": f"/assets/{asset}/history",
+        "organisation-history": f"/organisations/{organisation}/history",
         "organisation-new": "/organisations/new",
         "organisation-edit": f"/organisations/{organisation}/edit",
         "spend-upload": "/spend/upload",
