@@ -22,9 +22,16 @@ from mapping.register.directory import (
     DISTANCE_M,
     DISTANCE_METHOD,
     STRAIGHT_LINE,
+    DirectoryQuery,
     assets_near,
+    display_names,
+    distance_words,
+    empty_result_help,
     filter_assets,
+    page_of,
     point_for_postcode,
+    search_assets,
+    shortlist_svg,
 )
 
 # Three assets 0.01° of longitude apart on latitude 51.5, in EPSG:4326.
@@ -213,3 +220,142 @@ def test_a_postcode_without_a_point_is_a_validation_error(
     (problem,) = caught.value.problems
     assert problem.field == S.POSTCODE
     assert reason in problem.reason
+
+
+# --- search_assets and empty_result_help ------------------------------------------------
+
+# A hand-made taxonomy: two care categories and one community asset.
+CATEGORIES = pd.DataFrame({"code": ["homecare", "respite", "food_bank"],
+                           "label": ["Homecare", "Respite", "Food bank"],
+                           "group": ["care subsector", "care subsector", "community asset"]})
+
+
+@pytest.fixture
+def register(origin: Point) -> gpd.GeoDataFrame:
+    """Homecare 300 m east of the origin (generative), respite 2.5 km east (extractive), a
+    food bank 400 m east run by a generative organisation that operates nationally."""
+    return gpd.GeoDataFrame(
+        {S.NAME: ["Home help", "Short breaks", "Big food bank"], S.EXTERNAL_ID: ["h", "r", "f"],
+         S.DESCRIPTION: ["", "", ""], S.CATEGORY: ["homecare", "respite", "food_bank"],
+         S.OWNERSHIP_CLASS: ["generative", "extractive", "generative"],
+         "national_footprint": [False, None, True]},
+        geometry=[Point(530_300, 180_000), Point(532_500, 180_000), Point(530_400, 180_000)],
+        crs=S.METRIC_CRS,
+    ).to_crs(S.STORAGE_CRS)
+
+
+def test_a_query_gives_its_query_string_back() -> None:
+    query = DirectoryQuery(text="café", categories=("respite",), postcode="E15 4BQ",
+                           within_km=1.5, local_only=True)
+    assert query.params() == [("q", "café"), ("category", "respite"), ("postcode", "E15 4BQ"),
+                              ("within_km", "1.5"), ("local", "1")]
+    assert DirectoryQuery().params() == []
+
+
+def test_local_only_leaves_out_national_organisations(register: gpd.GeoDataFrame) -> None:
+    assert ids(search_assets(register, DirectoryQuery(local_only=True))) == ["h"]
+    # Without a postcode, by name.
+    assert ids(search_assets(register, DirectoryQuery())) == ["f", "h", "r"]
+
+
+def test_search_near_a_postcode_is_nearest_first_within_the_radius(
+    register: gpd.GeoDataFrame, origin: Point
+) -> None:
+    found = search_assets(register, DirectoryQuery(within_km=1), origin=origin)
+    assert ids(found) == ["h", "f"]
+
+
+def test_nothing_within_the_distance_offers_a_wider_one_and_any_distance(
+    register: gpd.GeoDataFrame, origin: Point
+) -> None:
+    query = DirectoryQuery(categories=("respite",), postcode="E15 4BQ", within_km=0.5)
+    assert search_assets(register, query, origin=origin).empty
+    why, offered = empty_result_help(register, query, origin=origin, categories=CATEGORIES)
+    assert why == "Nothing that matches is within 0.5 km of E15 4BQ."
+    # Respite is 2.5 km away: 1 and 2 km find nothing, 5 km finds it; homecare is related.
+    assert [(a.words, a.found) for a in offered] == [
+        ("Within 5 km of E15 4BQ", 1), ("Homecare instead", 1)]
+    assert offered[0].query == DirectoryQuery(categories=("respite",), postcode="E15 4BQ",
+                                              within_km=5.0)
+    assert offered[1].query.categories == ("homecare",)
+
+
+def test_a_category_with_nothing_offers_its_group_and_says_so(register: gpd.GeoDataFrame) -> None:
+    empty = register[register[S.CATEGORY] != "respite"]
+    why, offered = empty_result_help(empty, DirectoryQuery(categories=("respite",)),
+                                     categories=CATEGORIES)
+    assert why == "The directory has no respite recorded yet."
+    # The food bank is in another group, so it is not offered.
+    assert [(a.words, a.found) for a in offered] == [("Homecare instead", 1)]
+
+
+def test_local_only_text_and_patch_are_offered_without(register: gpd.GeoDataFrame) -> None:
+    query = DirectoryQuery(text="breaks", local_only=True)
+    why, offered = empty_result_help(register, query, categories=CATEGORIES)
+    assert why == "Nothing that matches is run by a local generative organisation or the council."
+    assert [(a.words, a.found) for a in offered] == [
+        ("Including providers that are not local generative", 1),
+        ("Without the words “breaks”", 1)]
+    why, offered = empty_result_help(register, DirectoryQuery(text="swimming"),
+                                     categories=CATEGORIES)
+    assert why == "Nothing that matches has “swimming” in its name or description."
+    assert [a.found for a in offered] == [3]
+    patch = box(-1, 0, -0.9, 1)  # far from every asset
+    why, offered = empty_result_help(register, DirectoryQuery(patch="West"),
+                                     patch_outline=patch, categories=CATEGORIES)
+    assert why == "Nothing that matches is in the patch West."
+    assert [(a.words, a.found) for a in offered] == [("In any patch, not only West", 3)]
+
+
+# --- pages and words --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("total", "asked", "number", "start", "stop", "pages"), [
+    (295, "2", 2, 25, 50, 12),
+    (295, 12, 12, 275, 295, 12),
+    (295, "99", 12, 275, 295, 12),  # past the end: the last page
+    (295, "two", 1, 0, 25, 12),
+    (295, "-3", 1, 0, 25, 12),
+    (0, None, 1, 0, 0, 1),
+])
+def test_page_of(total: int, asked: str | int | None, number: int, start: int, stop: int,
+                 pages: int) -> None:
+    page = page_of(total, asked)
+    assert (page.number, page.start, page.stop, page.pages) == (number, start, stop, pages)
+
+
+@pytest.mark.parametrize(("metres", "words"), [
+    (0, "under 0.1 km"), (49.9, "under 0.1 km"), (420, "0.4 km"), (9_940, "9.9 km"),
+    (12_400, "12 km")])
+def test_distance_words(metres: float, words: str) -> None:
+    assert distance_words(metres) == words
+
+
+def test_osm_codes_in_names_become_words() -> None:
+    names = pd.Series(["Unnamed place of worship (OSM way_or_relation 4962595)",
+                       "Unnamed school (OpenStreetMap node 1)", "St Mark's", None])
+    assert list(display_names(names)) == [
+        "Unnamed place of worship (OpenStreetMap way or relation 4962595)",
+        "Unnamed school (OpenStreetMap node 1)", "St Mark's", ""]
+
+
+# --- shortlist_svg ----------------------------------------------------------------------
+
+
+def test_the_static_map_numbers_places_in_order_and_marks_the_postcode(
+    on_a_line: gpd.GeoDataFrame, origin: Point
+) -> None:
+    area = gpd.GeoDataFrame({S.AREA_NAME: ["Stratford & New Town"]},
+                            geometry=[box(529_000, 179_000, 531_000, 181_000)], crs=S.METRIC_CRS)
+    svg = shortlist_svg(on_a_line, origin=origin, origin_label="E15 <4BQ>", areas=area)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count("<circle") == 3
+    assert [f">{n}</text>" in svg for n in (1, 2, 3)] == [True] * 3
+    assert "E15 &lt;4BQ&gt;" in svg and "<4BQ>" not in svg
+    assert "Stratford &amp; New Town" in svg
+    assert 'aria-label="Map of the 3 shortlisted places, numbered as in the list' in svg
+    assert "m</text>" in svg  # the scale bar
+
+
+def test_the_static_map_is_empty_without_points(on_a_line: gpd.GeoDataFrame) -> None:
+    assert shortlist_svg(on_a_line.iloc[0:0]) == ""
