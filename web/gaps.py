@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from mapping import schema as S
 from mapping.access.analysis import (
+    HOST_CATEGORY,
     MAX_PROPOSED,
     METHODS,
     GapAnalysis,
@@ -33,14 +34,16 @@ from mapping.access.analysis import (
     inputs_from_store,
     plan_for,
 )
+from mapping.access.catchment import AccessSettings
 from mapping.access.network import WalkingNetwork, prepare_network
 from mapping.access.walk_graph import walking_graph_from_xml
 from mapping.boroughs.settings import funder
 from mapping.errors import MappingError, Problem, ValidationError
 from mapping.funding.giving360 import grants_to_360giving
+from mapping.funding.mclp import DEFAULT_COVERAGE_MIN
 from mapping.funding.plan import FundingSettings
 from mapping.maps.asset_map import map_parts
-from mapping.maps.gaps import gaps_map, plan_map
+from mapping.maps.gaps import gaps_map, people_words, plan_map
 from mapping.places.store import designed_sets, list_patch_sets
 from mapping.register.taxonomy import load_categories
 from web.db import get_borough, get_session, get_settings
@@ -50,7 +53,6 @@ from web.query import number_arg
 
 bp = Blueprint("gaps", __name__)
 
-HOST_CATEGORY: Final = "community_space"
 NO_NETWORK: Final = "no street network is loaded"
 NETWORK_UNREADABLE: Final = (
     "The walking network file '{name}' could not be read, so distances are straight-line "
@@ -239,6 +241,17 @@ def patch_table(run: Run) -> pd.DataFrame:
                                                     method=run.analysis.method)
 
 
+def category_label(code: str) -> str:
+    """Give a category's label ("GP practice"), never its code, for a page to show."""
+    table = load_categories()
+    return str(dict(zip(table["code"], table["label"], strict=True)).get(code, "Other"))
+
+
+def in_a_sentence(label: str) -> str:
+    """Give a label as it reads mid-sentence: "memory café", but "GP practice" kept."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _vendor() -> str:
     return url_for("vendor.serve", filename="").rstrip("/")
 
@@ -264,13 +277,14 @@ def gaps() -> Any:
         "people": float(areas["people"].sum()), "sites": len(analysis.sites),
     }
     categories = load_categories()
-    label = dict(zip(categories["code"], categories["label"], strict=True))
     query = _query(run)
     return render_template(
         "gaps/gaps.html", parts=parts, run=run, options=analysis.options,
         summary=summary, rollup=patch_table(run).to_dict("records"),
-        categories=categories.to_dict("records"), category_label=label.get(
-            analysis.options.category, analysis.options.category),
+        categories=categories.to_dict("records"), category_label=category_label(
+            analysis.options.category), people=people_words(analysis.options.measure),
+        category_words=in_a_sentence(category_label(analysis.options.category)),
+        steps=AccessSettings().step_weights,
         query=query, ownership=[c.replace("-", "_") for c in S.OWNERSHIP_CLASSES],
         methods=METHODS, what_if=analysis.what_if_line(),
         query_without_add={k: v for k, v in query.items() if k != "add"}, max_proposed=MAX_PROPOSED,
@@ -327,9 +341,16 @@ def _funding(args: MultiDict[str, str]) -> FundingSettings:
     problems: list[Problem] = []
     budget = number_arg(args, "budget", 5000.0, problems)
     grant = number_arg(args, "grant", 500.0, problems)
+    reach = number_arg(args, "reach", DEFAULT_COVERAGE_MIN, problems, low=1, high=60,
+                       unit=" minutes")
     if problems:
-        raise ValidationError(problems, summary="the plan's budget or grant is not valid")
-    return FundingSettings(budget_gbp=budget, grant_size_gbp=grant)
+        raise ValidationError(problems, summary="the plan's budget, grant or host reach is not valid")
+    try:
+        return FundingSettings(budget_gbp=budget, grant_size_gbp=grant, coverage_min=reach)
+    except ValidationError as exc:  # name each problem by its query parameter
+        names = {"budget_gbp": "budget", "grant_size_gbp": "grant", "coverage_min": "reach"}
+        raise ValidationError([dataclasses.replace(p, field=names.get(p.field or "", p.field))
+                               for p in exc.problems], summary=exc.summary) from None
 
 
 def make_plan(run: Run, funding: FundingSettings) -> pd.DataFrame:
@@ -339,7 +360,8 @@ def make_plan(run: Run, funding: FundingSettings) -> pd.DataFrame:
 
 
 def _plan_query(run: Run, funding: FundingSettings) -> dict[str, Any]:
-    return _query(run, budget=f"{funding.budget_gbp:g}", grant=f"{funding.grant_size_gbp:g}")
+    return _query(run, budget=f"{funding.budget_gbp:g}", grant=f"{funding.grant_size_gbp:g}",
+                  reach=f"{funding.coverage_min:g}")
 
 
 @bp.get("/gaps/plan")
@@ -363,7 +385,10 @@ def plan() -> Any:
         funding=funding, plan=table.to_dict("records"), attrs=table.attrs,
         funded=len(funded), total=float(funded["amount_gbp"].sum()), seconds=seconds,
         query=_plan_query(run, funding), gap_query=_query(run),
-        note=PLAN_NOTE,
+        note=PLAN_NOTE, category_label=category_label(run.analysis.options.category),
+        category_words=in_a_sentence(category_label(run.analysis.options.category)),
+        host_is_category=run.analysis.options.category == HOST_CATEGORY,
+        people=people_words(run.analysis.options.measure), steps=AccessSettings().step_weights,
     )
 
 
@@ -382,8 +407,11 @@ def plan_json() -> Any:
     funding = _funding(request.args)
     table = make_plan(run_analysis(request.args), funding)
     org_id, name = funder(get_borough(), id_prefix=PLAN_ID_PREFIX)
+    categories = load_categories()
     package = grants_to_360giving(table, funder_org_id=org_id, funder_name=name,
-                                  award_date=date.today(), id_prefix=PLAN_ID_PREFIX)
+                                  award_date=date.today(), id_prefix=PLAN_ID_PREFIX,
+                                  category_labels=dict(zip(categories["code"],
+                                                           categories["label"], strict=True)))
     package = {"note": PLAN_NOTE, "method": str(table.attrs.get("travel_cost_method", "")),
                **package}
     return Response(json.dumps(package, ensure_ascii=False, indent=1),

@@ -33,6 +33,7 @@ from mapping.maps.asset_map import map_parts
 from mapping.maps.submissions import location_picker_map, submissions_frame, submissions_map
 from mapping.places.roles import borough_outline
 from mapping.places.store import load_area_layer
+from mapping.register.duplicates import LikelyDuplicate, likely_duplicates
 from mapping.register.submissions import (
     LOCATION,
     MAX_CHARS,
@@ -56,7 +57,6 @@ from web.extensions import limiter
 
 bp = Blueprint("submissions", __name__)
 
-#: Area layers shown under the maps, in order of preference.
 #: The honeypot field's name: it must stay a field of TellUsForm.
 HONEYPOT = "website_url"
 RATE_LIMITED = ("You have sent this form too many times from this address. "
@@ -127,6 +127,8 @@ class ApproveForm(FlaskForm):
                                 validators=[Length(max=MAX_CHARS["description"])])
     publish_contact = BooleanField("Publish the sender's contact details on the asset "
                                    "(only if they have agreed)")
+    approve_anyway = BooleanField("Approve anyway: I have checked that it is not the same "
+                                  "place as the asset named above")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -248,6 +250,7 @@ def queue() -> Any:
                         tile_url=settings.tile_url, tile_attribution=settings.tile_attribution)
     return render_template("submissions/queue.html", waiting=waiting,
                            forms={s.id: _forms(s) for s in waiting},
+                           duplicates=likely_duplicates(session, waiting),
                            done=decided(session), **_map_parts(m))
 
 
@@ -257,8 +260,11 @@ def _detail(submission: Submission, forms: tuple[ApproveForm, RejectForm] | None
     m = submissions_map(submissions_frame([submission]), _areas(), vendor_url=_vendor_url(),
                         detail_url=_detail_url(),
                         tile_url=settings.tile_url, tile_attribution=settings.tile_attribution)
+    duplicates: list[LikelyDuplicate] = (
+        likely_duplicates(get_session(), [submission])[submission.id]
+        if submission.status == PENDING else [])
     return render_template("submissions/detail.html", s=submission, forms=forms,
-                           **_map_parts(m)), status
+                           duplicates=duplicates, **_map_parts(m)), status
 
 
 @bp.get("/submissions/<id:submission_id>")
@@ -303,6 +309,7 @@ def approve_submission(submission_id: int) -> Any:
             overrides["contact"] = submission.contact
         asset_id = approve(session, submission_id, officer=current_user.username,
                            category=form.category.data or "", overrides=overrides,
+                           approve_anyway=bool(form.approve_anyway.data),
                            boundary=borough_outline(get_session()), index=get_postcode_index())
         return f"Approved submission #{submission_id}: it is now asset #{asset_id} on the map."
     return _decide(submission_id, "approve", decide, fallback="asset")

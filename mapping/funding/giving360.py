@@ -45,6 +45,7 @@ def grants_to_360giving(
     award_date: date | str,
     id_prefix: str,
     currency: str = "GBP",
+    category_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Give the plan's funded rows as a 360Giving Standard package: ``{"grants": [...]}``.
 
@@ -61,6 +62,11 @@ def grants_to_360giving(
     org-id scheme such as GB-CHC, else ``360G-<prefix>-ORG-<id>``). Otherwise it
     is a placeholder named "To be awarded: ..." with id ``360G-<prefix>-TBA-...``.
     Replace it with the real group when the grant is awarded.
+
+    Titles, descriptions and placeholders name the category by its label in
+    ``category_labels`` (code → label, e.g. ``data/categories.csv``), so a reader sees
+    "Memory café", not ``memory_cafe``; a code without a label is used as it is.
+    Ids always use the code.
 
     Raises
     ------
@@ -86,8 +92,9 @@ def grants_to_360giving(
     funder = [{"id": funder_org_id.strip(), "name": funder_name.strip()}]
     grants = []
     for row in funded.to_dict("records"):
-        patch, category = str(row[S.PATCH]), str(row[S.CATEGORY])
-        local = f"{when}-{int(row[RANK]):03d}-{_slug(patch)}-{_slug(category)}"
+        patch, code = str(row[S.PATCH]), str(row[S.CATEGORY])
+        category = (category_labels or {}).get(code, code)
+        local = f"{when}-{int(row[RANK]):03d}-{_slug(patch)}-{_slug(code)}"
         host_name = _text(row.get(HOST_SITE_NAME)) or _text(row.get(HOST_SITE_ID))
         description = f"Planned micro-grant to help a new {category} group start in {patch}"
         people = row.get(PEOPLE_IN_GAP_AREAS)

@@ -146,10 +146,13 @@ def choose_host_sites(
         "travel_cost_method": costs.attrs.get("method"),
     }
     notes = []
+    if len(candidates) and not ids:
+        # Every candidate already provides the service: none can add a site to it.
+        return _empty_sites(attrs, f"every candidate ({len(candidates)}) is already an existing site")
     if len(usable) < len(candidates):
         notes.append(f"{len(candidates) - len(usable)} candidate(s) are existing sites and were left out")
     if not ids or n_sites == 0:
-        notes.append("no candidate community spaces" if not ids else "no sites asked for")
+        notes.append("no candidate sites" if not ids else "no sites asked for")
         return _empty_sites(attrs, "; ".join(notes))
 
     p = min(n_sites, len(ids))

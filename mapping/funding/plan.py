@@ -283,7 +283,10 @@ def plan_microfund(
         organisation, newly covered people and demand, a note, and the
         travel-cost method (``costs.attrs['method']``). Unfunded rows have no
         host and missing newly covered values. ``attrs`` as in
-        :func:`rank_gaps`, plus ``coverage_min`` and the travel-cost method.
+        :func:`rank_gaps`, plus ``coverage_min``, the travel-cost method,
+        ``candidates`` (how many), ``candidates_already_sites`` (those that
+        already provide a category in the plan, and so cannot be suggested) and
+        ``hosts_suggested``. A funded row without a host says why in ``note``.
     """
     ranked = rank_gaps(rollup, settings=settings, categories=categories,
                        weight_by_deprivation=weight_by_deprivation)
@@ -318,8 +321,14 @@ def plan_microfund(
     plan = ranked.assign(**extra, **{TRAVEL_COST_METHOD: costs.attrs.get("method")})
     ordered = [c for c in PLAN_COLUMNS if c in plan.columns]
     plan = plan[ordered + [c for c in plan.columns if c not in ordered]]
+    in_scope = existing[S.CATEGORY].isin(ranked[S.CATEGORY].unique())
     plan.attrs = {**ranked.attrs, "coverage_min": float(settings.coverage_min),
-                  "host_method": MCLP_METHOD, "travel_cost_method": costs.attrs.get("method")}
+                  "host_method": MCLP_METHOD, "travel_cost_method": costs.attrs.get("method"),
+                  "candidates": len(candidates),
+                  # Candidates that already provide a category in the plan add nothing to it.
+                  "candidates_already_sites": int(candidates[id_column].isin(
+                      existing.loc[in_scope, id_column]).sum()),
+                  "hosts_suggested": int(plan[HOST_SITE_ID].notna().sum())}
     return plan
 
 
@@ -349,9 +358,16 @@ def _host_for(
                               coverage_min=settings.coverage_min, id_column=id_column)
     useful = sites[sites[NEWLY_COVERED] > 0]
     if useful.empty:
-        reason = sites.attrs["note"] if sites.empty else (
-            f"no community space within {settings.coverage_min:g} min reaches people "
-            "the existing sites leave out")
+        existing_ids = existing.loc[existing[S.CATEGORY] == category, id_column]
+        if len(candidates) and candidates[id_column].isin(existing_ids).all():
+            reason = "every candidate community space is already a site of this category"
+        elif len(candidates) and candidates[id_column].isin(fixed).all():
+            reason = "every community space is already a site of this category or a host above"
+        elif sites.empty:
+            reason = sites.attrs["note"]
+        else:
+            reason = (f"no community space within {settings.coverage_min:g} minutes' walk "
+                      "reaches people that the existing sites leave out")
         return {NOTE: f"no host suggested: {reason}", NEWLY_COVERED_PEOPLE: 0.0, NEWLY_COVERED_DEMAND: 0.0}
     host = useful.iloc[0]
     hosts_so_far.setdefault(category, []).append(host[SITE_ID])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Collection
-from typing import Final
+from typing import Final, cast
 
 import folium
 import folium.plugins
@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure
 
 from mapping import schema
 from mapping.access.analysis import GapAnalysis
@@ -65,6 +66,19 @@ _HOVER: Final = {"weight": 3.5, "color": "#263238"}
 _PATCH_STYLE: Final = {"color": "#263238", "weight": 2.5, "fill": False}
 _FUNDED_STYLE: Final = {"color": "#000000", "weight": 5, "fill": False}
 _OTHER_PATCH_STYLE: Final = {"color": "#263238", "weight": 1.5, "opacity": 0.5, "fill": False}
+#: What the people of each demand measure are called, wherever a count of them is shown.
+PEOPLE_WORDS: Final = {"population": "people", "population_65_plus": "people aged 65+"}
+#: The leaflet pane of the patch names: above the areas (400), below the site markers (600),
+#: so a name never hides a site.
+LABEL_PANE: Final = "patch-labels"
+#: Smaller patch names than other maps: the gap map names two dozen wards at borough zoom.
+_LABEL_STYLE: Final = ("<style>.gap-patch-label { font: bold 11px/1.25 sans-serif; "
+                       "padding: 0 4px; }</style>")
+
+
+def people_words(measure: str) -> str:
+    """Give what the people of a demand measure are called: "people", "people aged 65+"."""
+    return PEOPLE_WORDS.get(measure, "people")
 
 
 def access_class(normalised: pd.Series, none_within: pd.Series) -> np.ndarray:
@@ -99,11 +113,26 @@ def _gap_reasons(areas: pd.DataFrame) -> list[str | None]:
     return out
 
 
-def _access_payload(areas: gpd.GeoDataFrame, *, outline_only: bool = False
+def _patch_of(areas: gpd.GeoDataFrame, patches: gpd.GeoDataFrame | None) -> pd.Series | None:
+    """Give the patch each area lies in (by a point inside it, in EPSG:27700), or None."""
+    if patches is None or not len(patches):
+        return None
+    inside = gpd.GeoDataFrame(geometry=areas.geometry.to_crs(schema.METRIC_CRS)
+                              .representative_point(), index=areas.index)
+    joined = inside.sjoin(patches[[schema.PATCH, "geometry"]].to_crs(schema.METRIC_CRS),
+                          how="left", predicate="within")
+    return joined[schema.PATCH][~joined.index.duplicated()].reindex(areas.index)
+
+
+def _access_payload(areas: gpd.GeoDataFrame, *, outline_only: bool = False,
+                    people: str = "people", patches: gpd.GeoDataFrame | None = None
                     ) -> tuple[str, tuple[float, float, float, float]]:
     """Give the areas as an AreaLayer payload: classes by access, gaps outlined in red, last."""
     keep = (areas.geometry.notna() & ~areas.geometry.is_empty).to_numpy()
     rows = areas[keep]
+    patch = _patch_of(rows, patches)
+    if patch is not None:
+        rows = rows.assign(_patch=patch)
     gap = rows["gap"].fillna(False).astype(bool).to_numpy()
     rows = rows.iloc[np.argsort(gap, kind="stable")]  # gap outlines drawn on top
     geometry = _simplified(rows.geometry)
@@ -119,10 +148,13 @@ def _access_payload(areas: gpd.GeoDataFrame, *, outline_only: bool = False
              "fillOpacity": 0.12 if outline_only else 0.75} for f in fills]
     gaps = [{**s, "color": GAP_COLOUR, "weight": 3.5} for s in base]
     k = [int(c) + (len(base) if g else 0) for c, g in zip(cls, gap, strict=True)]
-    lines = [
+    lines = [] if patch is None else [
+        {"label": "Patch", "values": [html.escape(t) or None for t in _text(rows["_patch"])]}]
+    lines += [
         {"label": "Access (1 = borough mean)",
          "values": [_fmt(v, "{:.2f}") for v in rows["normalised"].astype(float)]},
-        {"label": "People", "values": [_fmt(v, "{:,.0f}") for v in rows["people"].astype(float)]},
+        {"label": people.capitalize(),
+         "values": [_fmt(v, "{:,.0f}") for v in rows["people"].astype(float)]},
         {"label": "Nearest site",
          "values": [_fmt(v, "{:.0f} min") for v in rows["nearest_minutes"].astype(float)]},
         {"label": "Gap", "values": _gap_reasons(rows)},
@@ -139,8 +171,15 @@ def _access_payload(areas: gpd.GeoDataFrame, *, outline_only: bool = False
 
 def _add_patches(m: folium.Map, patches: gpd.GeoDataFrame, highlighted: Collection[str] | None
                  ) -> tuple[float, float, float, float]:
-    """Add patch outlines with permanent name labels; ``highlighted`` ones drawn heavier."""
+    """Add patch outlines with permanent name labels; ``highlighted`` ones drawn heavier.
+
+    The names are small and lie under the site markers (:data:`LABEL_PANE`); a name that
+    would cover another is hidden until zoomed in (:class:`mapping.maps._elements.MapLegend`),
+    and each area's tooltip names its patch, so no name is ever unreadable or lost.
+    """
     patches = _to_lonlat(patches, "patches")
+    folium.map.CustomPane(LABEL_PANE, z_index=450, pointer_events=False).add_to(m)
+    cast(Figure, m.get_root()).header.add_child(folium.Element(_LABEL_STYLE), name="gap_labels")
     outlines = _outline_frame(patches, {"label": patches[schema.PATCH]})
     outlines["at"] = list(_label_points(patches))
     marked = {html.escape(str(p)) for p in highlighted or ()}
@@ -151,8 +190,8 @@ def _add_patches(m: folium.Map, patches: gpd.GeoDataFrame, highlighted: Collecti
         style_function=lambda f: _FUNDED_STYLE if f["properties"]["label"] in marked else plain,
     ).add_to(group)
     for label, at in zip(outlines["label"], outlines["at"], strict=True):
-        css = "patch-label patch-label-focus" if label in marked else "patch-label"
-        folium.Marker(at, interactive=False, keyboard=False, icon=folium.DivIcon(
+        css = "patch-label gap-patch-label" + (" patch-label-focus" if label in marked else "")
+        folium.Marker(at, interactive=False, keyboard=False, pane=LABEL_PANE, icon=folium.DivIcon(
             html=f'<span class="{css}">{label}</span>', icon_size=(0, 0),
             class_name="patch-label-icon")).add_to(group)
     west, south, east, north = (float(v) for v in outlines.total_bounds)
@@ -238,7 +277,8 @@ def gaps_map(
         As for :func:`mapping.maps.asset_map.asset_map`.
     """
     areas = _to_lonlat(analysis.areas, "areas")
-    payload, bounds = _access_payload(areas)
+    payload, bounds = _access_payload(areas, people=people_words(analysis.options.measure),
+                                      patches=patches)
     m = _base_map(tile_url, tile_attribution, [bounds])
     AreaLayer(payload, name="Access (1 = borough mean)").add_to(m)
     if patches is not None and len(patches):
@@ -284,7 +324,8 @@ def plan_map(
         Patch outlines with a ``patch`` column, or ``None``.
     """
     areas = _to_lonlat(analysis.areas, "areas")
-    payload, bounds = _access_payload(areas, outline_only=True)
+    payload, bounds = _access_payload(areas, outline_only=True, patches=patches,
+                                      people=people_words(analysis.options.measure))
     m = _base_map(tile_url, tile_attribution, [bounds])
     AreaLayer(payload, name="Gap areas").add_to(m)
     if patches is not None and len(patches):

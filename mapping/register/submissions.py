@@ -11,14 +11,19 @@ reads. An officer then either
   saying a resident contributed it, and a history row with action ``approve``;
 - or **rejects** it with a reason.
 
+Before approving, :func:`~mapping.register.duplicates.likely_duplicates` names the assets
+(active or proposed) and the other pending submissions that a submission probably
+repeats: a similar name within 250 m or at the same postcode. Approving one that repeats
+an asset needs ``approve_anyway=True``; otherwise :class:`LikelyDuplicateError` says
+which asset it looks like.
+
 Deciding twice is refused with :class:`SubmissionDecidedError` (HTTP 409). The
 submitter's contact is for officers only: it is copied into the asset only when
 the officer asks for it (``overrides={"contact": ...}``). No IP address is
 stored; :func:`address_hash` gives a keyed hash for abuse handling instead.
 
-No Flask here. The caller owns the transaction (``Store.transaction()``). The
-maps (a location picker for the form and the officers' queue map) are built
-with folium and load nothing from the internet (:func:`mapping.maps.asset_map.localise_assets`).
+No Flask here. The caller owns the transaction (``Store.transaction()``). The maps (a
+location picker and the officers' queue map) are in :mod:`mapping.maps.submissions`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import geopandas as gpd
@@ -38,13 +43,13 @@ from mapping import schema as S
 from mapping.errors import NotFoundError, Problem, StaleEditError, ValidationError
 from mapping.places.geocode import points_from_lonlat
 from mapping.places.postcodes import PostcodeIndex, default_index, normalise_postcode
+from mapping.register.duplicates import PENDING, LikelyDuplicate, likely_duplicates
 from mapping.register.importers import prepare_assets
 from mapping.register.records import upsert_records
 from mapping.register.taxonomy import category_lookup
 from mapping.store.models import Asset, Submission, utcnow
 
 KINDS: Final = ("asset", "idea")
-PENDING: Final = "pending"
 APPROVED: Final = "approved"
 REJECTED: Final = "rejected"
 STATUSES: Final = (PENDING, APPROVED, REJECTED)
@@ -69,6 +74,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class SubmissionDecidedError(StaleEditError):
     """The submission was already approved or rejected (perhaps by another officer)."""
+
+
+class LikelyDuplicateError(ValidationError):
+    """The submission looks like an asset already in the register; ``duplicates`` names them."""
+
+    def __init__(self, submission_id: int, duplicates: Sequence[LikelyDuplicate]) -> None:
+        self.duplicates = list(duplicates)
+        names = "; ".join(d.describe() for d in self.duplicates)
+        super().__init__(
+            [Problem(f"This looks like {names}. Check it, then tick 'Approve anyway' if it "
+                     "is a different place.", field="approve_anyway")],
+            summary=f"submission {submission_id} is probably a duplicate")
 
 
 # --- validating and saving ----------------------------------------------------------------
@@ -259,6 +276,7 @@ def approve(
     officer: str,
     category: str,
     overrides: Mapping[str, str | None] | None = None,
+    approve_anyway: bool = False,
     index: PostcodeIndex | None = None,
     boundary: gpd.GeoDataFrame | None = None,
 ) -> int:
@@ -285,6 +303,9 @@ def approve(
     overrides
         Values the officer chose instead of the submitted ones: any of ``name``,
         ``description`` and ``contact``.
+    approve_anyway
+        Approve even if it looks like an asset already in the register
+        (:func:`likely_duplicates`): the officer has checked that it is a different place.
     index
         Where postcodes are looked up; ``None`` for the default.
     boundary
@@ -296,6 +317,8 @@ def approve(
         No such submission.
     SubmissionDecidedError
         It was already approved or rejected.
+    LikelyDuplicateError
+        It looks like an asset (active or proposed) and ``approve_anyway`` is false.
     ValidationError
         The asset would not be valid (an unknown category, say), or ``overrides`` names
         a field that cannot be overridden.
@@ -308,6 +331,12 @@ def approve(
     if unknown:
         raise ValidationError([Problem(f"cannot be set on approval (only {', '.join(OVERRIDABLE)})",
                                        field=k) for k in unknown])
+    if not approve_anyway:
+        renamed = [n for n in (overrides.get(S.NAME),) if n]
+        repeats = likely_duplicates(session, [submission], assets_only=True,
+                                    names={submission.id: renamed})[submission.id]
+        if repeats:
+            raise LikelyDuplicateError(submission.id, repeats)
     external_id = f"submission:{submission.id}"
     row = {
         S.EXTERNAL_ID: external_id,
@@ -370,8 +399,3 @@ def default_description(submission: Submission) -> str | None:
         parts.append(f"Run by: {submission.who_runs_it}")
     text = "\n\n".join(p for p in parts if p)
     return text or None
-
-
-# --- maps -----------------------------------------------------------------------------------
-
-

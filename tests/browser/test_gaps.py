@@ -25,6 +25,33 @@ def test_gaps_page_renders_areas_legend_and_sites_offline(live_server, browser_p
     assert problems == []
 
 
+#: The boxes of the patch names a person can see, and whether each lies in the labels pane.
+SHOWN_LABELS = """() => Array.from(document.querySelectorAll('.map-wrap .patch-label'))
+  .filter(e => getComputedStyle(e).visibility !== 'hidden' && e.getBoundingClientRect().width)
+  .map(e => { const r = e.getBoundingClientRect();
+              return [r.left, r.top, r.right, r.bottom, !!e.closest('.leaflet-patch-labels-pane')]; })"""
+
+
+def test_ward_names_on_the_gap_map_never_overlap_and_lie_under_the_sites(live_server,
+                                                                         browser_page) -> None:
+    page, problems = browser_page
+    page.goto(live_server + "/gaps")
+    page.wait_for_selector(".area-legend", timeout=15_000)
+    page.wait_for_timeout(300)
+    for zoom in ("start", "in"):
+        boxes = page.evaluate(SHOWN_LABELS)
+        assert len(boxes) >= 10, zoom  # most wards are named at borough zoom
+        assert all(b[4] for b in boxes)  # the pane under the markers
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (zoom, a, b)
+        page.locator(".leaflet-control-zoom-in").first.click()
+        page.wait_for_timeout(600)
+    assert page.evaluate("getComputedStyle(document.querySelector('.leaflet-patch-labels-pane'))"
+                         ".zIndex") == "450"
+    assert problems == []
+
+
 def test_clicking_the_map_proposes_sites_and_shows_before_and_after(live_server, browser_page) -> None:
     page, problems = browser_page
     page.goto(live_server + "/gaps?category=community_space")
@@ -62,4 +89,7 @@ def test_the_plan_is_made_by_clicking_with_the_default_grant(live_server, browse
     assert page.locator("#budget").input_value() == "2000"
     text = page.locator("main").inner_text()
     assert "nan" not in text.split() and "None" not in text.split()
+    # Community spaces are the hosts, and here every one is a site of the category itself.
+    assert "No host sites can be suggested for community space gaps" in page.locator(
+        "#host-sites").inner_text()
     assert problems == []

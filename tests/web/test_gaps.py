@@ -353,3 +353,73 @@ def test_the_plan_form_keeps_each_proposed_site(client: FlaskClient) -> None:
     assert again.status_code == 200, again.get_data(as_text=True)[:300]
     assert '<input type="hidden" name="add" value="0.035200,51.529000">' in again.get_data(
         as_text=True)
+
+
+# --- plain words on the pages ---------------------------------------------------------------
+
+
+def _words(page: str) -> str:
+    """Give the text a person reads: no scripts, styles, tags or the map's data."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r'<div class="map-wrap">.*?</div>\s*(?=<section)', " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def test_the_plan_page_names_the_category_explains_its_methods_and_suggests_hosts(
+        client: FlaskClient) -> None:
+    text = _words(_page(client, "/gaps/plan"))
+    assert "for GP practice gaps" in text and "gp_practice" not in text
+    assert "How this is worked out" in text
+    for words in ("E2SFCA, the enhanced two-step floating catchment area",
+                  "MCLP, the maximal covering location problem", "PuLP with CBC",
+                  "Luo, W. and Qi, Y. (2009)", "Church, R. and ReVelle, C. (1974)"):
+        assert words in text, words
+    hosts = re.search(r"Suggested host sites: (\d+) of 10 grants", text)
+    assert hosts and int(hosts.group(1)) > 0, text[:2000]
+    assert "Host reach (minutes' walk)" in text and "newly within 10 minutes' walk" in text
+
+
+def test_a_community_space_plan_says_plainly_why_no_host_is_suggested(
+        client: FlaskClient) -> None:
+    text = _words(_page(client, "/gaps/plan?category=community_space&budget=2000"))
+    assert "No host sites can be suggested for community space gaps" in text
+    assert "every one of them is itself one of the sites the gaps are measured from" in text
+    assert "12 active community spaces" in text
+    plan = _rows(client.get("/gaps/plan.csv?category=community_space&budget=2000"))
+    funded = [r for r in plan if int(r["grants"]) > 0]
+    assert len(funded) == 4 and not any(r["host_site_id"] for r in funded)
+    assert {r["note"] for r in funded} == {
+        "no host suggested: every candidate community space is already a site of this category"}
+
+
+def test_65_plus_demand_is_named_wherever_people_are_counted(client: FlaskClient) -> None:
+    gaps = _page(client, "/gaps?measure=population_65_plus")
+    text = _words(gaps)
+    assert "people aged 65+ live in them" in text
+    assert "People aged 65+ in gap areas" in text and "People aged 65+ beyond the 15-minute" in text
+    assert '"label":"People aged 65+"' in gaps and '"label":"Patch"' in gaps  # tooltips
+    plan = _words(_page(client, "/gaps/plan?measure=population_65_plus"))
+    assert "demand: people aged 65+" in plan and "People aged 65+ in gap areas" in plan
+    everyone = _words(_page(client, "/gaps"))
+    assert "65+" not in everyone and "people live in them" in everyone
+
+
+def test_the_host_reach_is_a_setting_of_the_plan(client: FlaskClient) -> None:
+    page = _page(client, "/gaps/plan?reach=20&budget=1000")
+    assert 'id="reach" name="reach" type="number" min="1" max="60" step="1" value="20"' in page
+    assert "newly within 20 minutes&#39; walk" in page or "newly within 20 minutes' walk" in page
+    assert "reach=20" in page  # the downloads keep it
+    plan = _rows(client.get("/gaps/plan.csv?reach=20&budget=1000"))
+    assert len([r for r in plan if int(r["grants"]) > 0]) == 2
+    for bad in ("0", "61", "soon"):
+        response = client.get(f"/gaps/plan?reach={bad}")
+        assert response.status_code == 422, bad
+        assert "reach" in response.get_data(as_text=True)
+
+
+def test_the_360giving_export_names_categories_by_their_labels(client: FlaskClient) -> None:
+    package = json.loads(client.get("/gaps/plan.json?budget=1000").get_data(as_text=True))
+    assert all(g["title"].startswith("Micro-grant: new GP practice group in ")
+               for g in package["grants"])
+    assert "gp_practice" not in json.dumps([{k: v for k, v in g.items() if k != "id"}
+                                            for g in package["grants"]], ensure_ascii=False)

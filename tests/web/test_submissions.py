@@ -281,3 +281,56 @@ def test_what_residents_type_is_escaped_in_the_queue(client: FlaskClient,
         assert evil not in html, page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert r"\u003cscript\u003ealert(1)\u003c/script\u003e" in html  # the map's data
+
+
+# --- likely duplicates ----------------------------------------------------------------------
+
+
+def test_the_queue_flags_a_near_duplicate_of_a_demo_asset_with_a_link(
+        client: FlaskClient, demo_store: Store) -> None:
+    with demo_store.transaction() as session:
+        assets = assets_frame(session)
+    red_lion = int(assets.loc[assets["name"] == "Red Lion", "id"].iloc[0])
+    assert _send(client, name="The Red Lion café", postcode="E6 3AA").status_code == 302
+    _sign_in(client, demo_store, "officer")
+    for page in ("/submissions", "/submissions/1"):
+        html = client.get(page).get_data(as_text=True)
+        warning = re.search(r'<div class="duplicate-warning".*?</div>', html, re.S)
+        assert warning, page
+        assert f'<a href="/assets/{red_lion}">Red Lion</a>: asset #{red_lion}, Community space' \
+            in warning.group(0)
+        assert re.search(r"\d+ m away", warning.group(0))
+        assert "Approve anyway" in html
+    assert "1 looks like a duplicate" in client.get("/submissions").get_data(as_text=True)
+
+
+def test_the_same_cafe_twice_is_flagged_and_the_second_needs_approve_anyway(
+        client: FlaskClient, demo_store: Store) -> None:
+    assert _send(client).status_code == 302
+    assert _send(client, name="The Forest Gate memory cafe").status_code == 302
+    token = _token(client.get("/tell-us").get_data(as_text=True))
+    _sign_in(client, demo_store, "officer", "olive")
+    queue = client.get("/submissions").get_data(as_text=True)
+    assert "2 look like a duplicate" in queue
+    assert '<a href="/submissions/2">The Forest Gate memory cafe</a>: submission #2' in queue
+    assert "Approve anyway" not in queue  # two pending alike: approve one, reject the other
+    assert client.post("/submissions/1/approve", data={
+        "s1-approve-csrf_token": token, "s1-approve-category": "memory_cafe",
+        "s1-approve-name": FORM["name"]}).status_code == 302
+    [asset_id] = [r.asset_id for r in _submissions(demo_store) if r.status == "approved"]
+    queue = client.get("/submissions").get_data(as_text=True)
+    assert f'<a href="/assets/{asset_id}">{FORM["name"]}</a>: asset #{asset_id}' in queue
+    assert 'name="s2-approve-approve_anyway"' in queue
+    refused = client.post("/submissions/2/approve", data={
+        "s2-approve-csrf_token": token, "s2-approve-category": "memory_cafe",
+        "s2-approve-name": "The Forest Gate memory cafe"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert f"This looks like asset #{asset_id} &#39;{FORM['name']}&#39;" in html
+    assert _submissions(demo_store)[1].status == "pending"
+    assert sum(n.startswith("The Forest Gate") for n in _asset_names(demo_store)) == 0
+    anyway = client.post("/submissions/2/approve", data={
+        "s2-approve-csrf_token": token, "s2-approve-category": "memory_cafe",
+        "s2-approve-name": "The Forest Gate memory cafe", "s2-approve-approve_anyway": "y"})
+    assert anyway.status_code == 302
+    assert _submissions(demo_store)[1].status == "approved"

@@ -227,6 +227,13 @@ def test_no_candidates_gives_an_empty_result_with_a_note() -> None:
     assert "no candidate" in result.attrs["note"]
 
 
+def test_candidates_that_are_all_existing_sites_say_so() -> None:
+    result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES,
+                               ["E", "c1", "c2", "c3", "c4", "c5"], n_sites=1, coverage_min=10)
+    assert result.empty and result.attrs["total_newly_covered"] == 0.0
+    assert result.attrs["note"] == "every candidate (5) is already an existing site"
+
+
 def test_asking_for_more_sites_than_candidates_chooses_them_all() -> None:
     result = choose_host_sites(hand_costs(), pd.Series(DEMAND), CANDIDATES, ["E"], n_sites=9, coverage_min=10)
     assert chosen(result) == ("c1", "c2", "c3", "c4", "c5")

@@ -233,6 +233,43 @@ def test_a_gap_no_community_space_can_reach_keeps_its_grant_without_a_host(
     assert first["note"].startswith("no host suggested")
 
 
+def test_the_plan_counts_its_candidates_and_the_hosts_it_suggests(
+    plan_inputs: dict[str, pd.DataFrame],
+) -> None:
+    plan = make_plan(plan_inputs)
+    assert (plan.attrs["candidates"], plan.attrs["candidates_already_sites"],
+            plan.attrs["hosts_suggested"]) == (3, 0, 2)
+    # s1 provides memory cafés already: it cannot host one, and is counted so.
+    plan_inputs["existing"] = pd.DataFrame({"external_id": ["E", "s1"],
+                                            "category": ["memory_cafe", "memory_cafe"]})
+    assert make_plan(plan_inputs).attrs["candidates_already_sites"] == 1
+
+
+def test_when_every_candidate_already_provides_the_category_each_grant_says_so(
+    plan_inputs: dict[str, pd.DataFrame],
+) -> None:
+    # A community-space gap: the candidate community spaces are the category's own sites.
+    plan_inputs["existing"] = pd.DataFrame({"external_id": ["E", "s1", "s2", "s3"],
+                                            "category": ["memory_cafe"] * 4})
+    plan = make_plan(plan_inputs)
+    funded = plan[plan["grants"] > 0]
+    assert len(funded) == 2 and funded["host_site_id"].isna().all()
+    assert set(funded["note"]) == {
+        "no host suggested: every candidate community space is already a site of this category"}
+    assert (plan.attrs["candidates_already_sites"], plan.attrs["hosts_suggested"]) == (3, 0)
+
+
+def test_a_longer_coverage_reaches_further(plan_inputs: dict[str, pd.DataFrame]) -> None:
+    # At 4 minutes s1 still reaches a2 (4 min); at 3 minutes nothing but s3's a5 is in reach.
+    short = plan_microfund(plan_inputs["rollup"], plan_inputs["costs"], plan_inputs["areas"],
+                           plan_inputs["candidates"], plan_inputs["existing"],
+                           settings=FundingSettings(budget_gbp=1000, coverage_min=3))
+    assert short.attrs["coverage_min"] == 3.0
+    assert short.iloc[0]["note"] == ("no host suggested: no community space within 3 minutes' "
+                                     "walk reaches people that the existing sites leave out")
+    assert make_plan(plan_inputs).iloc[0]["host_site_id"] == "s1"
+
+
 def test_deprivation_weighting_reaches_the_host_choice(plan_inputs: dict[str, pd.DataFrame]) -> None:
     plan = make_plan(plan_inputs, weight_by_deprivation=True)
     first = plan.iloc[0]
@@ -284,6 +321,20 @@ def test_a_grant_without_a_host_organisation_is_marked_to_be_awarded(
     [recipient] = package["grants"][0]["recipientOrganization"]
     assert recipient["name"] == "To be awarded: new memory_cafe group meeting at Church hall"
     assert recipient["id"].startswith("360G-kmbc-TBA-")
+
+
+def test_the_360giving_package_names_the_category_by_its_label(
+    plan_inputs: dict[str, pd.DataFrame],
+) -> None:
+    plan_inputs["candidates"] = plan_inputs["candidates"].iloc[[1]]
+    package = grants_to_360giving(make_plan(plan_inputs), funder_org_id="GB-LAE-KWL",
+                                  funder_name="Knowsley Council", award_date="2025-04-01",
+                                  id_prefix="kmbc", category_labels={"memory_cafe": "Memory café"})
+    grant = package["grants"][0]
+    assert grant["title"].startswith("Micro-grant: new Memory café group in ")
+    assert "To be awarded: new Memory café group" in grant["recipientOrganization"][0]["name"]
+    assert "memory_cafe" not in json.dumps(grant, ensure_ascii=False)
+    assert grant["id"].endswith("-memory-cafe")  # ids keep the code, as a slug
 
 
 def test_a_plan_with_no_grants_cannot_be_exported(plan_inputs: dict[str, pd.DataFrame]) -> None:

@@ -14,6 +14,7 @@ from mapping.register.records import assets_frame, history
 from mapping.register.submissions import (
     SUBMISSION_ATTRIBUTION,
     SUBMISSION_LICENCE,
+    LikelyDuplicateError,
     SubmissionDecidedError,
     address_hash,
     approve,
@@ -196,6 +197,36 @@ def test_an_invalid_approval_writes_nothing(store: Store) -> None:
 def test_approving_a_missing_submission_is_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError), store.transaction() as session:
         approve(session, 99, officer="olive", category="memory_cafe")
+
+
+def test_approving_a_likely_duplicate_of_an_asset_needs_approve_anyway(store: Store) -> None:
+    first, second = _save(store), _save(store, name="The memory cafe at St Marks")
+    with store.transaction() as session:  # two alike but pending: the first is approved
+        asset_id = approve(session, first, officer="olive", category="memory_cafe")
+    with pytest.raises(LikelyDuplicateError) as info, store.transaction() as session:
+        approve(session, second, officer="olive", category="memory_cafe")
+    [problem] = info.value.problems
+    assert problem.field == "approve_anyway"
+    assert f"asset #{asset_id} 'Memory café at St Mark's'" in problem.reason
+    assert "Approve anyway" in problem.reason
+    assert [d.id for d in info.value.duplicates] == [asset_id]
+    assert isinstance(info.value, ValidationError)  # the web answers 422, on the form
+    assert _count(store, Asset) == 1
+    with store.transaction() as session:
+        assert get_submission(session, second).status == "pending"
+        approve(session, second, officer="olive", category="memory_cafe", approve_anyway=True)
+    assert _count(store, Asset) == 2
+
+
+def test_a_new_name_on_approval_is_checked_too(store: Store) -> None:
+    first, second = _save(store), _save(store, name="Tuesday singing")
+    with store.transaction() as session:
+        approve(session, first, officer="olive", category="memory_cafe")
+    with pytest.raises(LikelyDuplicateError), store.transaction() as session:
+        approve(session, second, officer="olive", category="memory_cafe",
+                overrides={"name": "St Mark's memory cafe"})
+    with store.transaction() as session:  # under its own name it is something else
+        approve(session, second, officer="olive", category="memory_cafe")
 
 
 # --- rejecting, and deciding twice ---------------------------------------------------------
