@@ -4,22 +4,24 @@ Views are thin: they read the query, call :func:`mapping.lots.design.design_lots
 same query always gives the same design) and :func:`mapping.lots.profile.lot_profile`, and
 render. A search stops at :data:`DESIGN_SECONDS` so one request cannot hold a server thread
 for long, and the last few designs are kept in memory (:func:`run_design`), so a page, its
-downloads and saving it reuse one run.
+downloads and saving it reuse one run. The page's Design button runs the search as a
+background job (:mod:`mapping.lots.jobs`) it polls for progress and may cancel; once done it
+opens the ordinary page, which finds the design in that memory.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -30,11 +32,14 @@ from mapping import schema as S
 from mapping.boroughs.settings import living_wage_rule
 from mapping.errors import Problem, ValidationError
 from mapping.lots.design import MAX_K, LotDesign, LotSettings, design_lots
-from mapping.lots.measures import MEASURES, available_measures
+from mapping.lots.jobs import DesignJobs, JobsBusyError, RecentResults
+from mapping.lots.measures import available_measures, measure_words
 from mapping.lots.profile import (
     check_lot_rules,
     compare_designs,
+    figure_words,
     lot_profile,
+    profile_columns,
     profile_inputs_from_store,
 )
 from mapping.lots.store import (
@@ -50,17 +55,23 @@ from mapping.lots.store import (
 )
 from mapping.maps.asset_map import map_parts
 from mapping.maps.lots import balance_chart_svg, lot_colour, lots_map
-from mapping.places.store import list_layers, list_patch_sets
+from mapping.places.store import (
+    default_patch_set,
+    list_layers,
+    list_patch_sets,
+    set_default_patch_set,
+)
 from mapping.register.records import organisations_frame
+from mapping.register.taxonomy import load_categories
 from web.auth import role_required
 from web.db import get_borough, get_roles, get_session, get_settings, get_store
+from web.errors import respond
 from web.exports import csv_response
 from web.extensions import analysis_limit
 from web.query import number_arg, whole_arg
 
 bp = Blueprint("lots", __name__)
 
-#: Layers that cannot be lotted (the borough is one area).
 #: Time limit of one design's search on the page (``LotSettings.max_seconds``); the command
 #: line has none.
 DESIGN_SECONDS: Final = 20.0
@@ -98,10 +109,12 @@ def request_from(args: MultiDict[str, str]) -> Request:
     """Give the checked design request; every bad value raises at once (422)."""
     problems: list[Problem] = []
     layers = lottable_layers()
+    titles = layer_titles()
     ward = get_roles().wards
     layer = args.get("layer", "").strip() or ward or (layers[0] if layers else "")
     if layer not in layers:
-        problems.append(Problem(f"choose one of the layers: {', '.join(layers)}", field="layer"))
+        problems.append(Problem("choose one of the layers: "
+                                + ", ".join(titles.get(n, n) for n in layers), field="layer"))
     k = whole_arg(args, "k", 8, problems, low=2, high=MAX_K)
     k_field = "k"
     start = args.get("start", "").strip() or None
@@ -110,10 +123,11 @@ def request_from(args: MultiDict[str, str]) -> Request:
     elif start:
         k, k_field = len(load_lots(get_session(), start)), "start"  # the start's lots
     if layer in layers:
-        most = min(MAX_K, max(2, _layer_sizes()[layer] // 2))
+        size = _layer_sizes()[layer]
+        most = min(MAX_K, max(2, size // 2))
         if k > most:
             problems.append(Problem(
-                f"{k} lots are too many for the {_layer_sizes()[layer]} areas of '{layer}': "
+                f"{k} lots are too many for the {size} areas of “{titles.get(layer, layer)}”: "
                 f"give at most {most} (half the areas, and never more than {MAX_K})",
                 field=k_field))
     measure = args.get("measure", "").strip() or S.POPULATION
@@ -124,7 +138,7 @@ def request_from(args: MultiDict[str, str]) -> Request:
         problems.append(Problem("no ward layer is loaded to keep whole", field="whole"))
     elif whole and layer == ward:
         problems.append(Problem("wards are whole already; keep wards whole only when "
-                                "designing from LSOAs", field="whole"))
+                                "designing from smaller areas", field="whole"))
     if problems:
         raise ValidationError(problems, summary="the design options are not valid")
     return Request(layer, k, measure, tolerance, seed, whole, start)
@@ -134,6 +148,12 @@ def lottable_layers() -> list[str]:
     """Give the stored layers that can be lotted."""
     outline = get_roles().outline
     return [n for n in list_layers(get_session())["name"] if n != outline]
+
+
+def layer_titles() -> dict[str, str]:
+    """Give each stored layer's title as a person reads it ("Electoral wards (Dec 2023)")."""
+    layers = list_layers(get_session())
+    return {str(n): str(t or n) for n, t in zip(layers["name"], layers["title"], strict=True)}
 
 
 def _layer_sizes() -> dict[str, int]:
@@ -150,57 +170,117 @@ class DesignRun:
     seconds: float
 
 
-_cache: OrderedDict[tuple[Any, ...], tuple[float, DesignRun]] = OrderedDict()
-_cache_lock = threading.Lock()
-_cache_counts = {"hits": 0, "misses": 0}
+_cache = RecentResults(CACHE_SIZE, CACHE_SECONDS)
 
 
 def design_cache_info() -> dict[str, int]:
     """Give the design cache's hits, misses and size (as ``functools.lru_cache`` does)."""
-    with _cache_lock:
-        return {**_cache_counts, "size": len(_cache)}
+    return _cache.info()
+
+
+def _design_key(req: Request) -> tuple[Any, ...]:
+    """Give the cache key of a design: the database, the request, and the layers and starting
+    set as saved (so a layer imported again, or a set saved again, is a new key)."""
+    return (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed,
+            req.whole, req.start,
+            design_inputs_stamp(get_session(), req.layer, start=req.start,
+                                keep_whole=get_roles().wards if req.whole else None))
+
+
+def _designer(req: Request) -> Any:
+    """Give a function of (report, cancelled) that designs what the request asks for.
+
+    Everything is read from the store here, in the request, so the function can run in
+    a thread of its own. A measure the layer cannot offer is refused (422).
+    """
+    whole = get_roles().wards if req.whole else None
+    areas, groups, start = design_inputs(get_session(), req.layer, keep_whole=whole,
+                                         start=req.start)
+    offered = available_measures(areas)
+    if req.measure not in offered:
+        raise ValidationError([Problem(
+            f"“{measure_words(req.measure)}” cannot be balanced on; choose one of: "
+            f"{', '.join(measure_words(m) for m in offered)}",
+            field="measure")], summary="the design options are not valid")
+
+    def work(report: Any = None, cancelled: Any = None) -> DesignRun:
+        started = time.perf_counter()
+        design = design_lots(areas, k=req.k, measure=req.measure,
+                             tolerance=req.tolerance_pct / 100, seed=req.seed, start=start,
+                             keep_whole=groups, keep_whole_name=whole,
+                             settings=LotSettings(max_seconds=DESIGN_SECONDS), report=report,
+                             cancelled=cancelled)
+        return DesignRun(design, offered, time.perf_counter() - started)
+
+    return work
 
 
 def run_design(req: Request) -> DesignRun:
     """Give the design the request asks for, from the cache when it was made lately.
 
-    Designs are keyed by the database, the request, and the layers and starting set as
-    saved (so a layer imported again, or a set saved again, is a new key); at most
-    :data:`CACHE_SIZE` are kept, each for :data:`CACHE_SECONDS`. A measure the layer
-    cannot offer is refused (422).
+    At most :data:`CACHE_SIZE` designs are kept, each for :data:`CACHE_SECONDS`
+    (:func:`_design_key` says what makes a design new).
     """
-    session = get_session()
-    key = (get_store().url, req.layer, req.k, req.measure, req.tolerance_pct, req.seed, req.whole,
-           req.start, design_inputs_stamp(session, req.layer, start=req.start,
-                                          keep_whole=get_roles().wards if req.whole else None))
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] <= CACHE_SECONDS:
-            _cache.move_to_end(key)
-            _cache_counts["hits"] += 1
-            return hit[1]
-        _cache_counts["misses"] += 1
-    started = time.perf_counter()
-    areas, groups, start = design_inputs(session, req.layer,
-                                         keep_whole=get_roles().wards if req.whole else None,
-                                         start=req.start)
-    offered = available_measures(areas)
-    if req.measure not in offered:
-        raise ValidationError([Problem(
-            f"'{req.measure}' cannot be balanced on; choose one of: {', '.join(offered)}",
-            field="measure")], summary="the design options are not valid")
-    design = design_lots(areas, k=req.k, measure=req.measure, tolerance=req.tolerance_pct / 100,
-                         seed=req.seed, start=start, keep_whole=groups,
-                         keep_whole_name=get_roles().wards if req.whole else None,
-                         settings=LotSettings(max_seconds=DESIGN_SECONDS))
-    run = DesignRun(design, offered, time.perf_counter() - started)
-    with _cache_lock:
-        _cache[key] = (now, run)
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    key = _design_key(req)
+    run: DesignRun | None = _cache.get(key)
+    if run is None:
+        run = _designer(req)()
+        _cache.put(key, run)
     return run
+
+
+#: Design jobs of this server process: at most two run at once (the search is CPU-bound).
+_jobs = DesignJobs(most_running=2, keep_seconds=CACHE_SECONDS)
+_OWNER_KEY = "lot_jobs_owner"
+
+
+def _owner() -> str:
+    """Give this browser session's job token (made on first use), so only it sees its jobs."""
+    token = browser_session.get(_OWNER_KEY)
+    if not isinstance(token, str):
+        token = browser_session[_OWNER_KEY] = secrets.token_urlsafe(16)
+    return token
+
+
+@bp.post("/lots/jobs")
+@analysis_limit
+def start_job() -> Any:
+    """Start the design the form asks for in the background; give its state as JSON (202).
+
+    A design made lately is ``done`` at once. Bad options are a 422 naming each field.
+    """
+    req = request_from(request.form)
+    key = _design_key(req)
+    meta = {"tolerance": req.tolerance_pct / 100, "query": req.query(),
+            "max_seconds": DESIGN_SECONDS}
+    if _cache.get(key) is not None:
+        return jsonify({"job": None, "state": "done", "percent": 100, "message": "Designed.",
+                        **meta})
+    work = _designer(req)
+    try:
+        job = _jobs.start(_owner(), work, meta=meta, on_done=lambda run: _cache.put(key, run))
+    except JobsBusyError as exc:
+        return respond(429, str(exc))
+    return jsonify(job.as_dict()), 202
+
+
+@bp.get("/lots/jobs/<job_id>")
+def job_status(job_id: str) -> Any:
+    """A design job's state as JSON: step n of N, percent, the best balance so far."""
+    job = _jobs.get(job_id, _owner())
+    if job is None:
+        return respond(404, "No such design is running for you: it finished a while ago, or "
+                       "the server restarted. Design again.")
+    return jsonify(job.as_dict())
+
+
+@bp.post("/lots/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Any:
+    """Stop a design job before its next ReCom step; give its state as JSON."""
+    job = _jobs.cancel(job_id, _owner())
+    if job is None:
+        return respond(404, "No such design is running for you.")
+    return jsonify(job.as_dict())
 
 
 class SaveForm(FlaskForm):
@@ -218,9 +298,29 @@ class SaveForm(FlaskForm):
     replace = BooleanField("Replace the saved design of this name")
 
 
+class DefaultForm(FlaskForm):
+    """Make a saved set the default grouping of the gaps pages and the public map, or stop."""
+
+    name = HiddenField(validators=[DataRequired(), Length(max=MAX_NAME)])
+    use = HiddenField()
+    """``1`` to make it the default, ``0`` to stop."""
+
+
 def _profile_rows(profile: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"lot": lot, **{k: v for k, v in row.items()}}
             for lot, row in profile.iterrows()]
+
+
+def _columns(profile: pd.DataFrame, args: MultiDict[str, str]) -> list[dict[str, Any]]:
+    """Give the profile's columns in plain words, each ``shown`` as asked (``col=``, repeatable)
+    or, unless asked, as :data:`mapping.lots.profile.DEFAULT_COLUMNS` says."""
+    labels = dict(zip(load_categories()["code"], load_categories()["label"], strict=True))
+    columns = profile_columns(profile.columns, labels)
+    asked = {c.strip() for c in args.getlist("col") if c.strip()}
+    unknown = sorted(asked - {str(c["code"]) for c in columns})
+    if unknown:
+        raise ValidationError([Problem(f"no profile column '{c}'", field="col") for c in unknown])
+    return [{**c, "shown": c["code"] in asked if asked else c["default"]} for c in columns]
 
 
 def _vendor() -> str:
@@ -232,7 +332,6 @@ def _vendor() -> str:
 def page() -> Any:
     """The lots page: options, the design on a map, its balance chart, profiles, rules."""
     session = get_session()
-    roles = get_roles()
     saved = list_patch_sets(session)
     shown = request.args.get("set", "").strip() or None
     settings = get_settings()
@@ -260,6 +359,8 @@ def page() -> Any:
         lots, info, label = design.lots, None, "this design"
         measure, tolerance = design.measure, design.tolerance
     profile = lot_profile(lots, inputs)
+    columns = _columns(profile, request.args)
+    headings = {str(c["code"]): str(c["heading"]) for c in columns}
     compare = request.args.get("compare", "").strip() or None
     comparison = None
     if compare:
@@ -268,24 +369,28 @@ def page() -> Any:
                                            field="compare")])
         comparison = compare_designs(profile, lot_profile(load_lots(session, compare), inputs),
                                      label_a=label, label_b=compare)
+        comparison.index = [figure_words(f, headings) for f in comparison.index]
     m = lots_map(lots, measure=measure if measure in lots.columns else None,
-                 tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
-                 vendor_url=_vendor())
+                 measure_label=measure_words(measure), tile_url=settings.tile_url,
+                 tile_attribution=settings.tile_attribution, vendor_url=_vendor())
     chart = (balance_chart_svg(lots, tolerance=tolerance,
-                               title=f"Balance of the lots on {measure}")
+                               title=f"Balance of the lots: {measure_words(measure)}")
              if "deviation" in lots.columns else None)
     wage_rule = living_wage_rule(get_borough())
     rules = check_lot_rules(organisations_frame(session), living_wage_rule=wage_rule)
-    form = SaveForm(formdata=None, data={k: str(v) for k, v in req.query().items()})
+    query = req.query()
     return render_template(
         "lots/lots.html", parts=map_parts(m), design=design, seconds=seconds, req=req,
-        query=req.query(), shown=shown, info=info, saved=saved, profile=_profile_rows(profile),
-        profile_columns=list(profile.columns), comparison=comparison, compare=compare,
-        chart=chart, rules=rules.to_dict("records"), rule_counts=rules["status"].value_counts()
-        .to_dict(), form=form, layers=lottable_layers(), measures=MEASURES,
+        query=query, shown=shown, info=info, saved=saved, profile=_profile_rows(profile),
+        columns=columns, comparison=comparison, compare=compare, chart=chart,
+        rules=rules.to_dict("records"), rule_counts=rules["status"].value_counts().to_dict(),
+        form=SaveForm(formdata=None, data={k: str(v) for k, v in query.items()}),
+        default_form=DefaultForm(formdata=None, data={"name": shown or ""}),
+        default_set=default_patch_set(session), layers=lottable_layers(),
+        titles=layer_titles(), measure_words=measure_words,
         offered=offered, max_k=MAX_K, colours=[lot_colour(i) for i in range(len(lots))],
-        gap_method=inputs.gap_method, small_layer=roles.small_areas, ward_layer=roles.wards,
-        wage_rule=wage_rule,
+        gap_method=inputs.gap_method, ward_layer=get_roles().wards, wage_rule=wage_rule,
+        design_seconds=DESIGN_SECONDS,
         can_save=current_user.is_authenticated and current_user.can("officer"))
 
 
@@ -305,8 +410,32 @@ def save() -> Any:
         count = save_lot_design(session, name, req.layer, design,
                                 created_by=current_user.username,
                                 replace=bool(form.replace.data))
-    flash(f"Saved '{name}': {count} lots ({design.summary()}). It is on the map as a patch "
-          "set; the gap roll-up uses it only while no council patch set is imported.", "info")
+    flash(f"Saved “{name}”: {count} lots balanced on {measure_words(design.measure)}, no lot "
+          f"more than {design.imbalance:.1%} off the ideal size. It is not the default "
+          "grouping: the gaps pages use it when you choose it under “Roll up to”, and the "
+          "public pages only if you make it the default below.", "info")
+    return redirect(url_for("lots.page", set=name))
+
+
+@bp.post("/lots/default")
+@role_required("officer")
+def make_default() -> Any:
+    """Make a saved set the default grouping (gaps pages, public map), or stop it being so."""
+    form = DefaultForm()
+    if not form.validate_on_submit():
+        problems = [Problem(e, field=f) for f, errs in form.errors.items() for e in errs]
+        raise ValidationError(problems, summary="the default grouping was not changed")
+    name, use = str(form.name.data).strip(), form.use.data == "1"
+    with get_store().transaction() as session:
+        if name not in list_patch_sets(session):
+            raise ValidationError([Problem(f"no saved lot set called '{name}'", field="name")])
+        if use:
+            set_default_patch_set(session, name)
+        elif default_patch_set(session) == name:
+            set_default_patch_set(session, None)
+    flash(f"“{name}” is now the default grouping of the gaps pages and the public map."
+          if use else f"“{name}” is no longer the default grouping: the gaps pages roll up to "
+          "a council's imported patch set, or else to wards.", "info")
     return redirect(url_for("lots.page", set=name))
 
 

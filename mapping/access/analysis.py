@@ -30,7 +30,14 @@ from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.funding.plan import FundingSettings, plan_microfund
 from mapping.places.areas import lookup_by_location
 from mapping.places.roles import borough_outline, layer_roles
-from mapping.places.store import designed_sets, list_patch_sets, load_area_layer, load_patches
+from mapping.places.store import (
+    default_patch_set,
+    designed_sets,
+    list_patch_sets,
+    load_area_layer,
+    load_patches_over,
+    public_patch_set,
+)
 from mapping.register.records import assets_frame
 from mapping.register.taxonomy import load_categories
 
@@ -371,11 +378,15 @@ def inputs_from_store(session: Session, *, layer: str | None = None,
     ``layer`` is the small-area layer demand is counted on (default: the store's,
     :func:`mapping.places.roles.layer_roles`).
 
-    ``patch_set`` names the patch set to roll up to. Without it, the first by name of
-    those imported (a council's lookup), so a lot design saved on the lots page never
-    changes the roll-up while one is; with only saved designs, the first by name, and
-    ``patch_source`` says it is a design. With no patch set the roll-up is by ward, and
+    ``patch_set`` names the patch set to roll up to. Without it, the one an officer made the
+    default grouping, else the first by name of those imported (a council's lookup):
+    :func:`mapping.places.store.public_patch_set`. A lot design saved on the lots page is
+    never the default by itself, so with no default and no import the roll-up is by ward, and
     ``patch_source`` says so, in the borough's own words when its manifest gives them.
+
+    A set made of another layer than the small areas (a design of wards, say) rolls up
+    each small area to the patch of the area holding its inside point, as the roll-up by
+    ward does (:func:`mapping.places.store.load_patches_over`), so its totals are the wards'.
 
     Raises
     ------
@@ -391,17 +402,17 @@ def inputs_from_store(session: Session, *, layer: str | None = None,
     roles = layer_roles(session)
     areas = load_area_layer(session, layer or roles.require("small_areas"))
     assets = assets_frame(session, status=["active"])
-    if sets:
-        designed = designed_sets(session)
-        imported = [s for s in sets if s not in designed]
-        chosen = patch_set or (imported or sets)[0]
+    chosen = patch_set or public_patch_set(session)
+    designed = designed_sets(session)
+    if chosen is not None:
         source = f"patch set '{chosen}'"
-        if chosen in designed:
-            source += (" (a lot design saved here)" if imported
-                       else " (a lot design saved here: no council patch set is imported)")
-        elif patch_set is None and len(imported) > 1:
-            source += f" (the first by name of {len(imported)} imported patch sets)"
-        patches = load_patches(session, chosen)
+        if patch_set is None and chosen == default_patch_set(session):
+            source += " (made the default grouping by an officer)"
+        elif chosen in designed:
+            source += " (a lot design saved here)"
+        elif patch_set is None and len(sets) - len(designed) > 1:
+            source += f" (the first by name of {len(sets) - len(designed)} imported patch sets)"
+        patches = load_patches_over(session, chosen, areas)
         return GapInputs(areas, assets, patches, source, patches, chosen)
     if roles.wards is None:
         # No wards either: one roll-up for the whole borough, said so.
@@ -416,6 +427,9 @@ def inputs_from_store(session: Session, *, layer: str | None = None,
     else:
         zones = load_area_layer(session, roles.wards)
         source = f"wards ({_no_patches(session)})"
+    if designed:
+        source += (f"; the {len(designed)} lot design{'s' if len(designed) > 1 else ''} saved "
+                   "here count only when chosen, or when an officer makes one the default")
     outlines = gpd.GeoDataFrame({S.PATCH: zones[S.AREA_NAME].astype(str).to_numpy()},
                                 geometry=zones.geometry.to_numpy(), crs=zones.crs)
     return GapInputs(areas, assets, lookup_by_location(areas, zones), source, outlines)

@@ -21,14 +21,9 @@ This module does no I/O; :mod:`mapping.lots.store` keeps designs in the store.
 
 from __future__ import annotations
 
-import math
-import random
-import time
-import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Final, cast
+from typing import Final
 
 import geopandas as gpd
 import networkx as nx
@@ -36,6 +31,14 @@ import pandas as pd
 
 from mapping import schema as S
 from mapping.errors import Problem, ValidationError
+from mapping.lots._search import (
+    DesignCancelled,
+    LotSettings,
+    Progress,
+    Report,
+    SearchProgress,
+    search,
+)
 from mapping.lots.measures import measure_values
 from mapping.places.areas import adjacency_graph, patches_from_lookup, require_crs
 
@@ -49,31 +52,7 @@ MAX_K: Final = 30
 #: A lot name's prefix; lots are numbered from north to south.
 LOT_PREFIX: Final = "Lot"
 
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class LotSettings:
-    """How a design is searched; one line of help per field."""
-
-    bursts: int = 60
-    """Short bursts per attempt; each starts from the best plan so far."""
-
-    burst_length: int = 10
-    """ReCom steps in one burst."""
-
-    attempts: int = 10
-    """Fresh starting plans to try while the tolerance is not met."""
-
-    patience: int = 15
-    """Bursts without improvement after which an attempt stops (a local optimum)."""
-
-    tree_attempts: int = 200
-    """Spanning trees drawn for one balanced split before giving up on it."""
-
-    max_seconds: float | None = None
-    """Time limit of the search in seconds (``None``: none); at the limit the best design so far
-    is returned with a note. The web page uses 20 s so a request cannot hold a server thread."""
+__all__ = ["DesignCancelled", "LotDesign", "LotSettings", "SearchProgress", "design_lots"]
 
 
 @dataclass
@@ -114,24 +93,6 @@ class LotDesign:
                 f"edges; method {self.method}; seed {self.seed}")
 
 
-def _gerrychain() -> dict[str, Any]:
-    # GerryChain sets warnings.simplefilter("once") when imported; keep that to itself.
-    with warnings.catch_warnings():
-        from gerrychain import Graph, Partition
-        from gerrychain.optimization import SingleMetricOptimizer
-        from gerrychain.partition.initial_partition_generators import recursive_tree_part
-        from gerrychain.proposals.tree_proposals import _candidate_district_pairs
-        from gerrychain.tree.bipartition_tree import (
-            PopulationBalanceError,
-            ReselectException,
-            bipartition_tree,
-        )
-    return {"Graph": Graph, "Partition": Partition, "Optimizer": SingleMetricOptimizer,
-            "recursive_tree_part": recursive_tree_part, "pairs": _candidate_district_pairs,
-            "Reselect": ReselectException, "BalanceError": PopulationBalanceError,
-            "bipartition_tree": bipartition_tree}
-
-
 def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame | None
            ) -> tuple[gpd.GeoDataFrame, pd.Series, nx.Graph, list[str]]:
     """Give the design's units (areas, or groups kept whole), each area's unit, the units'
@@ -144,6 +105,7 @@ def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame 
     codes = areas[S.AREA_CODE].astype(str)
     area_graph = adjacency_graph(areas)
     notes: list[str] = []
+    named = _names(codes, areas)
     if keep_whole is None:
         units = gpd.GeoDataFrame({S.AREA_CODE: codes.to_numpy(), "value": values.to_numpy()},
                                  geometry=areas.geometry.to_numpy(), crs=areas.crs)
@@ -151,15 +113,17 @@ def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame 
     group = keep_whole.set_index(S.AREA_CODE)[S.PATCH].astype(str)
     missing = sorted(set(codes) - set(group.index))
     if missing:
-        raise ValidationError([Problem(f"area '{c}' lies in none of the areas to keep whole",
-                                       field="keep_whole") for c in missing])
+        raise ValidationError([Problem(f"area {named(c)} lies in none of the areas to keep "
+                                       "whole", field="keep_whole") for c in missing])
+    group_names = (dict(zip(keep_whole[S.PATCH].astype(str), keep_whole[S.AREA_NAME].astype(str),
+                            strict=True)) if S.AREA_NAME in keep_whole.columns else {})
     unit_map: dict[str, str] = {}
     for name, members in group[codes.to_numpy()].groupby(group[codes.to_numpy()], sort=True):
         pieces = sorted((sorted(p) for p in nx.connected_components(
             area_graph.subgraph(members.index.astype(str)))), key=lambda p: (-len(p), p))
         if len(pieces) > 1:
-            notes.append(f"The areas of {name} are in {len(pieces)} separate pieces by "
-                         "adjacency; each piece was kept whole.")
+            notes.append(f"The areas of {group_names.get(str(name), name)} are in "
+                         f"{len(pieces)} separate pieces by adjacency; each piece was kept whole.")
         for i, piece in enumerate(pieces):
             unit_map.update({c: name if i == 0 else f"{name}#{i + 1}" for c in piece})
     unit_of = codes.map(unit_map)
@@ -174,10 +138,18 @@ def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame 
     return units, pd.Series(unit_of.to_numpy(), index=codes.to_numpy()), graph, notes
 
 
-def _connected_or_raise(graph: nx.Graph) -> None:
+def _names(codes: pd.Series, areas: pd.DataFrame) -> Callable[[str], str]:
+    """Give a function naming an area for a person: "Canning Town North (E05013901)"."""
+    if S.AREA_NAME not in areas.columns:
+        return lambda code: f"'{code}'"
+    names = dict(zip(codes, areas[S.AREA_NAME].astype(str), strict=True))
+    return lambda code: f"{names[code]} ({code})" if code in names else f"'{code}'"
+
+
+def _connected_or_raise(graph: nx.Graph, named: Callable[[str], str]) -> None:
     pieces = sorted(nx.connected_components(graph), key=len, reverse=True)
     if len(pieces) > 1:
-        detached = [", ".join(sorted(p)[:5]) for p in pieces[1:]]
+        detached = [", ".join(named(str(c)) for c in sorted(p)[:5]) for p in pieces[1:]]
         raise ValidationError([Problem(
             f"areas {d} share no boundary with the rest of the layer, so no contiguous lot can "
             "hold them; give a lookup (`mapping import-patches`) instead, or design without "
@@ -205,6 +177,8 @@ def design_lots(
     keep_whole_name: str | None = None,
     settings: LotSettings | None = None,
     progress: Progress | None = None,
+    report: Report | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> LotDesign:
     """Give k contiguous lots of the areas, balanced on a measure within a tolerance, compact.
 
@@ -240,6 +214,10 @@ def design_lots(
         (its notes say it stopped at the limit).
     progress
         Called with a line of text as the search goes.
+    report
+        Called once per burst with a :class:`SearchProgress` (step, best deviation so far…).
+    cancelled
+        Asked before every ReCom step; once it gives True, :class:`DesignCancelled` is raised.
     """
     require_crs(areas, what="area layer")
     settings = settings or LotSettings()
@@ -264,7 +242,7 @@ def design_lots(
     if len(units) < k:
         raise ValidationError([Problem(f"{k} lots need at least {k} areas to keep whole; there "
                                        f"are {len(units)}", field="k")])
-    _connected_or_raise(graph)
+    _connected_or_raise(graph, _names(areas[S.AREA_CODE].astype(str), areas))
     for node, value in zip(units[S.AREA_CODE], units["value"], strict=True):
         graph.nodes[node]["m"] = float(value)
 
@@ -275,8 +253,8 @@ def design_lots(
         by_unit = pd.DataFrame({"unit": unit_of, "lot": unit_of.index.map(lot_of)})
         start_assignment = by_unit.groupby("unit")["lot"].agg(lambda s: s.mode().iloc[0])
         k = int(start_assignment.nunique())
-    best, stopped = _search(graph, k=k, tolerance=tolerance, seed=seed, start=start_assignment,
-                   settings=settings, say=say)
+    best, stopped = search(graph, k=k, tolerance=tolerance, seed=seed, start=start_assignment,
+                           settings=settings, say=say, report=report, cancelled=cancelled)
     target = float(units["value"].sum()) / k
     parts: dict[Hashable, set[str]] = {}
     for node, part in best.items():
@@ -311,150 +289,3 @@ def design_lots(
             f"largest deviation of {design.imbalance:.1%}. Try a wider tolerance, fewer lots, "
             "smaller areas (LSOAs rather than wards), or not keeping wards whole.")
     return design
-
-
-def _search(graph: nx.Graph, *, k: int, tolerance: float, seed: int,
-            start: pd.Series | None, settings: LotSettings, say: Progress
-            ) -> tuple[dict[str, Hashable], bool]:
-    """Give the best assignment (node → part) found by seeded ReCom short bursts, and whether
-    the search stopped at its time limit."""
-    gc = _gerrychain()
-    deadline = (math.inf if settings.max_seconds is None
-                else time.monotonic() + settings.max_seconds)
-
-    def late() -> bool:
-        return time.monotonic() > deadline
-
-    # Integer nodes 0..n-1 in sorted code order: GerryChain may move the graph to rustworkx,
-    # whose node ids are insertion positions, so these ids survive that move unchanged.
-    codes = sorted(graph.nodes)
-    index = {code: i for i, code in enumerate(codes)}
-    numbered: nx.Graph = nx.Graph()
-    numbered.add_nodes_from((i, {"m": graph.nodes[c]["m"]}) for i, c in enumerate(codes))
-    numbered.add_edges_from(sorted((min(index[a], index[b]), max(index[a], index[b]))
-                                   for a, b in graph.edges))
-    gc_graph = gc["Graph"].from_networkx(numbered)
-    total = sum(d["m"] for _, d in numbered.nodes(data=True))
-    target = total / k
-    rng = random.Random(seed)
-    split = partial(gc["bipartition_tree"], max_attempts=settings.tree_attempts,
-                    warn_attempts=10 ** 9, allow_pair_reselection=True)
-
-    def totals(partition: Any) -> list[float]:
-        return [sum(partition.graph.node_data(n)["m"] for n in nodes)
-                for nodes in partition.parts.values()]
-
-    def excess(partition: Any) -> float:
-        return sum(max(0.0, abs(t / target - 1) - tolerance) for t in totals(partition))
-
-    def score(partition: Any) -> float:
-        # Balance first (any excess outweighs every cut edge), then compactness.
-        return excess(partition) * 1e6 + len(partition["cut_edges"])
-
-    def propose(partition: Any, *, rng: random.Random) -> Any:
-        # ReCom with two kinds of split: halves of the pair's total (spreads imbalance
-        # between neighbours), or one lot at the ideal (pushes the excess on).
-        if late():
-            return partition  # out of time: the remaining steps do nothing
-        for pair in gc["pairs"](partition, "district_pairs", rng):
-            nodes = partition.parts[pair[0]] | partition.parts[pair[1]]
-            pair_total = sum(partition.graph.node_data(n)["m"] for n in nodes)
-            one_sided = rng.random() < 0.5
-            try:
-                side = split(partition.graph.subgraph(nodes), pop_col="m",
-                             pop_target=target if one_sided else pair_total / 2,
-                             epsilon=tolerance, single_district_cut=one_sided, rng=rng)
-            except (gc["Reselect"], KeyError):
-                continue  # no balanced split of this pair (KeyError: GerryChain, tiny pairs)
-            return partition.flip({n: (pair[0] if n in side else pair[1]) for n in nodes})
-        return partition
-
-    def initial() -> dict[Hashable, Hashable]:
-        epsilon = tolerance
-        while True:
-            for _ in range(3):
-                if late():
-                    return _tree_split(numbered, k, rng)
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        return dict(gc["recursive_tree_part"](
-                            gc_graph, list(range(k)), target, "m", epsilon,
-                            bipartition_tree_fn=partial(gc["bipartition_tree"],
-                                                        max_attempts=settings.tree_attempts // 4,
-                                                        warn_attempts=10 ** 9),
-                            rng=rng))
-                except (RuntimeError, ValueError, KeyError, gc["BalanceError"]):
-                    continue  # no balanced split on these trees: draw again, then widen
-            if epsilon >= 0.9:
-                return _tree_split(numbered, k, rng)
-            epsilon = min(epsilon * 1.5 + 0.02, 0.9)
-
-    best: dict[Hashable, Hashable] | None = None
-    best_score = math.inf
-    stale = 0
-    stopped = False
-    attempts = 1 if start is not None else settings.attempts
-    for attempt in range(attempts):
-        if start is not None:
-            first: dict[Hashable, Hashable] = {index[c]: str(start[c]) for c in codes}
-        else:
-            first = initial()
-        partition = gc["Partition"](gc_graph, first)
-        optimiser = gc["Optimizer"](propose, [], partition, score, maximize=False, rng=rng)
-        last, still = math.inf, 0
-        for step, _part in enumerate(
-                optimiser.short_bursts(settings.burst_length, settings.bursts), start=1):
-            if late():
-                stopped = True
-                break
-            if step % settings.burst_length:
-                continue
-            # Stop an attempt that has not improved for `patience` bursts: a local optimum.
-            current = float(optimiser.best_score)
-            still = still + 1 if current >= last else 0
-            last = min(last, current)
-            if still >= settings.patience:
-                break
-        found = optimiser.best_part
-        found_score = score(found)
-        say(f"attempt {attempt + 1}: largest deviation "
-            f"{max(abs(t / target - 1) for t in totals(found)):.1%}, "
-            f"{len(found['cut_edges'])} cut edges")
-        if found_score < best_score:
-            best, best_score, stale = dict(found.assignment.to_dict()), found_score, 0
-        else:
-            stale += 1
-        if stopped or excess(found) == 0 or stale >= 3:
-            break  # out of time, met, or three fresh starts in a row found nothing better
-    if best is None:  # attempts >= 1, so only if nothing ran
-        raise RuntimeError("no design was searched")
-    return {codes[cast(int, n)]: p for n, p in best.items()}, stopped
-
-
-def _tree_split(graph: nx.Graph, k: int, rng: random.Random) -> dict[Hashable, Hashable]:
-    """Give k contiguous parts when no balanced start exists: cut the heaviest part's random
-    spanning tree at its most even edge, k - 1 times (each part stays one piece)."""
-    parts: list[set[int]] = [set(graph.nodes)]
-    while len(parts) < k:
-        splittable = [p for p in parts if len(p) > 1]
-        part = max(splittable, key=lambda p: sum(graph.nodes[n]["m"] for n in p))
-        sub = graph.subgraph(part).copy()
-        for a, b in sorted(sub.edges):
-            sub.edges[a, b]["w"] = rng.random()
-        tree = nx.minimum_spanning_tree(sub, weight="w")
-        total = sum(graph.nodes[n]["m"] for n in part)
-        best_side: set[int] | None = None
-        best_gap = math.inf
-        for a, b in sorted(tree.edges):
-            tree.remove_edge(a, b)
-            side = nx.node_connected_component(tree, a)
-            tree.add_edge(a, b)
-            gap = abs(total / 2 - sum(graph.nodes[n]["m"] for n in side))
-            if gap < best_gap:
-                best_side, best_gap = set(side), gap
-        if best_side is None:
-            break
-        parts.remove(part)
-        parts += [best_side, part - best_side]
-    return {n: i for i, p in enumerate(parts) for n in p}

@@ -26,6 +26,19 @@ MEASURES: Final = {
     "homecare_hours": "current homecare hours (when a table of them is imported)",
 }
 
+#: The measures in a few words, for headings and sentences ("balanced on residents").
+MEASURE_WORDS: Final = {
+    S.POPULATION: "residents",
+    S.POPULATION_65_PLUS: "people aged 65+",
+    "demand_estimate": "the demand estimate (65+ weighted by deprivation)",
+    "homecare_hours": "current homecare hours",
+}
+
+
+def measure_words(measure: str) -> str:
+    """Give a measure in a few words (an imported column's name with spaces for underscores)."""
+    return MEASURE_WORDS.get(measure, measure.replace("_", " "))
+
 
 def measure_values(areas: pd.DataFrame, measure: str) -> pd.Series:
     """Give the balance measure per area (indexed like ``areas``), checked: numbers, none negative.

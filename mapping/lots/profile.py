@@ -12,7 +12,7 @@ ethical care charter. Pure functions; :func:`profile_inputs_from_store` does the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,6 +36,57 @@ RULES: Final = {
 #: Column of an allocation file naming the lot.
 LOT: Final = "lot"
 IMD_QUINTILES: Final = ("1 (most deprived)", "2", "3", "4", "5 (least deprived)")
+
+
+#: The profile columns a page shows unless more are asked for.
+DEFAULT_COLUMNS: Final = ("areas", "area_km2", S.POPULATION, S.POPULATION_65_PLUS,
+                          "share_65_plus", "imd_q1", "imd_mean_decile", "generative_share",
+                          "providers_with_office")
+_FIXED: Final = {  # column: (heading with its unit, how a value is shown, group)
+    "areas": ("Areas (number)", "count", "Size"),
+    "area_km2": ("Land area (km²)", "km2", "Size"),
+    S.POPULATION: ("Residents (people)", "count", "People"),
+    S.POPULATION_65_PLUS: ("Aged 65 and over (people)", "count", "People"),
+    "share_65_plus": ("Aged 65 and over (% of residents)", "share", "People"),
+    "imd_q1": ("In the most deprived fifth of England (people)", "count", "Deprivation"),
+    "imd_q2": ("In the second most deprived fifth (people)", "count", "Deprivation"),
+    "imd_q3": ("In the middle fifth (people)", "count", "Deprivation"),
+    "imd_q4": ("In the second least deprived fifth (people)", "count", "Deprivation"),
+    "imd_q5": ("In the least deprived fifth (people)", "count", "Deprivation"),
+    "imd_mean_decile": ("Mean IMD decile (1 = most deprived)", "decile", "Deprivation"),
+    "owner_generative": ("Sites of generative owners (number)", "count", "Ownership"),
+    "owner_extractive": ("Sites of extractive owners (number)", "count", "Ownership"),
+    "owner_in-house": ("Sites run in-house (number)", "count", "Ownership"),
+    "owner_unknown": ("Sites whose owner's class is unknown (number)", "count", "Ownership"),
+    "generative_share": ("Generative share (% of sites whose owner's class is known)", "share",
+                         "Ownership"),
+    "providers_with_office": ("Providers with an office in the lot (number)", "count",
+                              "Providers"),
+    "provider_names": ("Providers with an office in the lot (names)", "text", "Providers"),
+}
+
+
+def profile_columns(columns: Iterable[str], labels: Mapping[str, str] | None = None
+                    ) -> list[dict[str, object]]:
+    """Give each profile column as a page shows it: ``code``, ``heading`` (plain words with
+    the unit), ``kind`` (count, km2, share, decile or text), ``group`` and ``default``
+    (shown unless more are asked for). ``labels`` names the categories (code → label)."""
+    labels = labels or {}
+    out: list[dict[str, object]] = []
+    for code in columns:
+        if code in _FIXED:
+            heading, kind, group = _FIXED[code]
+        elif code.startswith("sites_"):
+            what = labels.get(code.removeprefix("sites_"), code.removeprefix("sites_"))
+            heading, kind, group = f"{what}: sites (number)", "count", "Sites by category"
+        elif code.startswith("gap_people_"):
+            what = labels.get(code.removeprefix("gap_people_"), code.removeprefix("gap_people_"))
+            heading, kind, group = f"{what}: people in gap areas", "count", "Gaps"
+        else:
+            heading, kind, group = code.replace("_", " ").capitalize(), "count", "Other"
+        out.append({"code": code, "heading": heading, "kind": kind, "group": group,
+                    "default": code in DEFAULT_COLUMNS})
+    return out
 
 
 @dataclass
@@ -165,6 +216,13 @@ def compare_designs(a: pd.DataFrame, b: pd.DataFrame, *, label_a: str, label_b: 
     return pd.DataFrame(rows).set_index("figure")
 
 
+def figure_words(figure: str, headings: Mapping[str, str]) -> str:
+    """Give a :func:`compare_designs` figure with its column's heading: "Residents (people):
+    smallest lot" for "population: smallest lot"."""
+    column, _, how = str(figure).partition(": ")
+    return f"{headings.get(column, column)}: {how}" if how else headings.get(column, column)
+
+
 def _deviation(values: pd.Series) -> float:
     mean = float(values.mean())
     return round(float((values / mean - 1).abs().max()), 4) if mean else float("nan")
@@ -248,9 +306,9 @@ def check_lot_rules(organisations: pd.DataFrame, allocation: pd.DataFrame | None
         for flag in (S.OFFICE_IN_BOROUGH, S.LIVING_WAGE, S.ETHICAL_CARE_CHARTER):
             value = orgs.at[org, flag] if flag in orgs.columns else None
             if value is None or pd.isna(value):
-                status, detail = "unknown", f"'{flag}' is not recorded: ask the provider"
+                status, detail = "unknown", "not recorded: ask the provider"
             elif not bool(value):
-                status, detail = "violation", f"'{flag}' is recorded as no"
+                status, detail = "violation", "recorded as no"
             else:
                 continue
             rows.append({S.ORGANISATION_ID: org, "organisation": orgs.at[org, S.NAME],

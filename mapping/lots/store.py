@@ -16,7 +16,7 @@ from mapping.errors import NotFoundError, Problem, ValidationError
 from mapping.lots.design import LotDesign
 from mapping.lots.measures import measure_values
 from mapping.places.roles import layer_roles
-from mapping.places.store import load_patches, save_patch_set
+from mapping.places.store import load_patches, patch_set_layer, save_patch_set
 from mapping.store.models import LotDesignRecord, PatchSet
 
 #: Longest name a saved design may have (the patch set's name column).
@@ -129,17 +129,6 @@ def patch_set_stamp(session: Session, name: str) -> str:
     return f"{row.id}@{row.created_at.isoformat()}"
 
 
-def patch_set_layer(session: Session, name: str) -> str:
-    """Give the name of the layer a patch set is made of."""
-    from mapping.store.models import AreaLayer
-
-    layer = session.scalar(select(AreaLayer.name).join(PatchSet, PatchSet.layer_id == AreaLayer.id)
-                           .where(PatchSet.name == name))
-    if layer is None:
-        raise NotFoundError(f"no patch set called '{name}'")
-    return str(layer)
-
-
 def lookup_of(session: Session, name: str) -> pd.DataFrame:
     """Give a stored patch set (or lot design) as a ``code`` → ``patch`` lookup."""
     patches = load_patches(session, name)
@@ -201,6 +190,10 @@ def design_inputs(session: Session, layer: str, *, keep_whole: str | None = None
         zones = load_area_layer(session, keep_whole)
         groups = lookup_by_location(areas, zones.assign(_zone=zones[S.AREA_CODE]),
                                     zone_column="_zone")
+        # The groups' names ride along, so notes name a ward as a person knows it.
+        groups[S.AREA_NAME] = groups[S.PATCH].map(
+            dict(zip(zones[S.AREA_CODE].astype(str), zones[S.AREA_NAME].astype(str),
+                     strict=True)))
     start_lookup = None
     if start:
         start_layer = patch_set_layer(session, start)

@@ -38,6 +38,7 @@ def lots_map(
     lots: gpd.GeoDataFrame,
     *,
     measure: str | None = None,
+    measure_label: str | None = None,
     tile_url: str = "",
     tile_attribution: str = "",
     vendor_url: str = "/vendor",
@@ -50,6 +51,8 @@ def lots_map(
         ``patch``, outlines, and optionally the ``measure`` column and ``deviation``.
     measure
         The balance measure's column, shown in the tooltips, or ``None``.
+    measure_label
+        The measure in words for the tooltips (default: the column's name, spaced).
     tile_url, tile_attribution, vendor_url
         As for :func:`mapping.maps.asset_map.asset_map`.
     """
@@ -60,7 +63,7 @@ def lots_map(
     for _, row in shapes.iterrows():
         text = str(row[S.PATCH])
         if measure and measure in shapes.columns and pd.notna(row[measure]):
-            text += f": {measure.replace('_', ' ')} {float(row[measure]):,.0f}"
+            text += f": {measure_label or measure.replace('_', ' ')} {float(row[measure]):,.0f}"
         if "deviation" in shapes.columns and pd.notna(row["deviation"]):
             text += f" ({float(row['deviation']):+.1%} of the ideal)"
         tips.append(html_entities(text))

@@ -171,3 +171,67 @@ def designed_sets(session: Session) -> set[str]:
     """Give the names of the patch sets that are lot designs saved here (not imported)."""
     return set(session.scalars(select(PatchSet.name).join(
         LotDesignRecord, LotDesignRecord.patch_set_id == PatchSet.id)))
+
+
+def patch_set_layer(session: Session, name: str) -> str:
+    """Give the name of the layer a patch set is made of."""
+    layer = session.scalar(select(AreaLayer.name).join(PatchSet, PatchSet.layer_id == AreaLayer.id)
+                           .where(PatchSet.name == name))
+    if layer is None:
+        raise NotFoundError(f"no patch set called '{name}'")
+    return str(layer)
+
+
+def default_patch_set(session: Session) -> str | None:
+    """Give the patch set an officer chose as the default grouping, or ``None``."""
+    return session.scalar(select(PatchSet.name).where(PatchSet.is_default.is_(True))
+                          .order_by(PatchSet.name).limit(1))
+
+
+def set_default_patch_set(session: Session, name: str | None) -> None:
+    """Make the patch set ``name`` the default grouping (the only one), or with ``None`` make
+    none the default again, so the roll-up goes back to a council's imported set or the wards."""
+    if name is not None and session.scalar(select(PatchSet.id).where(PatchSet.name == name)) is None:
+        raise NotFoundError(f"no patch set called '{name}'")
+    session.execute(update(PatchSet).values(is_default=False))
+    if name is not None:
+        session.execute(update(PatchSet).where(PatchSet.name == name).values(is_default=True))
+
+
+def public_patch_set(session: Session) -> str | None:
+    """Give the patch set the public pages group by: the one an officer chose as the default,
+    else the first by name of those imported (a council's lookup), else ``None`` (by ward).
+
+    A lot design saved on the lots page is never this by itself: only when an officer makes
+    it the default (:func:`set_default_patch_set`).
+    """
+    chosen = default_patch_set(session)
+    if chosen is not None:
+        return chosen
+    designed = designed_sets(session)
+    return next((s for s in list_patch_sets(session) if s not in designed), None)
+
+
+def load_patches_over(session: Session, name: str, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give a stored patch set (:func:`load_patches`) whose ``area_codes`` are codes of
+    ``areas`` (e.g. the 2021 LSOAs the gaps are counted on), whatever layer it is made of.
+
+    A set made of ``areas``' own codes is given as stored. A set made of another layer (wards,
+    say) gets each area of ``areas`` in the patch of the layer's area holding its inside point
+    (:func:`mapping.places.areas.lookup_by_location`), as the roll-up by ward assigns them, so
+    the patches' totals add up to the wards'. Areas whose point is in no patch are left out.
+    """
+    from mapping.places.areas import lookup_by_location
+
+    patches = load_patches(session, name)
+    codes = set(areas[S.AREA_CODE].astype(str))
+    members = patches[[S.PATCH, "area_codes"]].explode("area_codes").dropna()
+    if set(members["area_codes"].astype(str)) <= codes:
+        return patches
+    layer = load_area_layer(session, patch_set_layer(session, name))
+    patch_of = dict(zip(members["area_codes"].astype(str), members[S.PATCH], strict=True))
+    inside = lookup_by_location(areas, layer.assign(_zone=layer[S.AREA_CODE].astype(str)),
+                                zone_column="_zone")
+    inside = inside.assign(lot=inside[S.PATCH].map(patch_of)).dropna(subset=["lot"])
+    by_patch = inside.groupby("lot")[S.AREA_CODE].agg(lambda c: sorted(map(str, c)))
+    return patches.assign(area_codes=[list(by_patch.get(p, [])) for p in patches[S.PATCH]])

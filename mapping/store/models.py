@@ -166,6 +166,9 @@ class PatchSet(Base):
     layer_id: Mapped[int] = mapped_column(ForeignKey("area_layers.id", ondelete="CASCADE"))
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """True for the one set an officer chose as the default grouping of the gap roll-up and
+    the public map (``set_default_patch_set``); a saved lot design is never it by itself."""
 
 
 class Patch(Base):

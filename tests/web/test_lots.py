@@ -36,8 +36,10 @@ def test_page_designs_eight_balanced_lots_with_chart_and_profiles(client: FlaskC
     assert re.search(r'largest deviation <span id="imbalance">\d\.\d%</span> — within ±10%',
                      flat)
     assert flat.count('<rect x=') == 9  # the tolerance band and one bar per lot
-    assert "Lot 8" in html and 'id="profile-table"' in html and "gap people school" in html
+    assert "Lot 8" in html and 'id="profile-table"' in html
+    assert "School: people in gap areas" in html  # headings in words, not column names
     assert "ReCom" in html and "not published" in html
+    assert "Electoral wards (Dec 2023)</option>" in html and ">wards_2023<" not in html
     assert not re.search(r'(src|href)="https?://', html)  # nothing from the internet
 
 
@@ -178,7 +180,8 @@ def test_saved_sets_give_their_method_lot_order_and_recomputed_balance(
     assert "no tolerance" in chart and "band:" not in chart  # no invented ±10%
     assert re.findall(r"<title>(Lot \d+):", chart) == names
     page = client.get("/lots?set=Demand+four").get_data(as_text=True)
-    assert 'id="balance-chart"' in page and "on demand_estimate" in page
+    assert 'id="balance-chart"' in page and "balanced on the demand estimate" in page
+    assert "demand_estimate" not in page.split('id="lots-form"')[1].split("</form>")[1]
     assert "band: ±20%" in page
 
 

@@ -73,8 +73,10 @@ def test_a_saved_lot_design_never_displaces_an_imported_patch_set(demo_store: St
                             settings=LotSettings(bursts=2, attempts=1))
         save_lot_design(session, "A draft", "wards_2023", draft)
     with demo_store.transaction() as session:
-        only_design = inputs_from_store(session).patch_source
-    assert only_design.startswith("patch set 'A draft'") and "lot design" in only_design
+        only_design = inputs_from_store(session)
+    # A saved design is never the default by itself: the roll-up stays by ward, and says why.
+    assert only_design.patch_set is None and only_design.patch_source.startswith("wards (")
+    assert "1 lot design saved here count only when chosen" in only_design.patch_source
     with demo_store.transaction() as session:
         lookup = pd.DataFrame({S.AREA_CODE: sorted(wards[S.AREA_CODE]), S.PATCH: "Council"})
         save_patch_set(session, "Council lookup", "wards_2023",

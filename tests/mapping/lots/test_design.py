@@ -107,7 +107,7 @@ def test_options_and_layers_that_cannot_be_designed_are_refused_with_reasons() -
         design_lots(areas, k=2, measure="homecare_hours")
     island = pd.concat([areas, grid(1, 1).assign(
         code="ISLE", geometry=[box(540_000, 190_000, 541_000, 191_000)])], ignore_index=True)
-    with pytest.raises(ValidationError, match="ISLE share no boundary"):
+    with pytest.raises(ValidationError, match=r"cell 0,0 \(ISLE\) share no boundary"):
         design_lots(gpd.GeoDataFrame(island, crs=S.METRIC_CRS), k=2)
 
 
@@ -162,8 +162,11 @@ def test_keeping_wards_whole_keeps_lots_contiguous_at_lsoa_level(demo_store: Sto
     split = merged.groupby(f"{S.PATCH}_ward")[f"{S.PATCH}_lot"].nunique()
     # A ward is split only where its LSOAs are themselves in separate pieces, and says so.
     assert (split <= 2).all()
+    name = groups.drop_duplicates(S.PATCH).set_index(S.PATCH)[S.AREA_NAME]
     for ward in split[split > 1].index:
-        assert any(ward in note for note in design.notes)
+        # Notes name the ward as a person knows it, never by its GSS code.
+        assert any(f"The areas of {name[ward]} are in" in note for note in design.notes)
+        assert not any(ward in note for note in design.notes)
     assert design.keep_whole == "wards_2023"
 
 
