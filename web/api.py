@@ -31,7 +31,13 @@ from mapping.api.shapes import (
     shape_features,
 )
 from mapping.errors import NotFoundError, Problem, ValidationError
-from mapping.places.store import list_layers, list_patch_sets, load_area_layer, load_patches
+from mapping.places.store import (
+    list_layers,
+    list_patch_sets,
+    load_area_layer,
+    load_patches,
+    public_patch_set,
+)
 from mapping.register.directory import assets_near, filter_assets, point_for_postcode
 from mapping.register.records import assets_frame, organisations_frame
 from web.auth import visible_statuses
@@ -76,7 +82,11 @@ def _patch_outline(session: Session, patch: str, patch_set: str | None) -> BaseG
     if not sets:
         raise ValidationError([Problem("no patch set is loaded, so there are no patches to "
                                        "filter by", field="patch")])
-    name = patch_set or sets[0]
+    name = patch_set or public_patch_set(session)
+    if name is None:
+        raise ValidationError([Problem("no patch set is the default, so name one with "
+                                       f"patch_set (patch sets: {', '.join(sets)})",
+                                       field="patch_set")])
     if name not in sets:
         raise ValidationError([Problem(f"no patch set called '{name}' (patch sets: "
                                        f"{', '.join(sets)})", field="patch_set")])
@@ -189,7 +199,11 @@ def patches() -> Response:
     """A patch set's patches as GeoJSON; empty, with a message, when none is loaded."""
     session, query = _start("getPatches")
     sets = list_patch_sets(session)
-    name = query["set"] or (sets[0] if sets else None)
+    name = query["set"] or public_patch_set(session)
+    if name is None and sets:
+        return _send({"type": "FeatureCollection", "patch_set": None, "patch_sets": sets,
+                      "message": "no patch set is the default; name one with set",
+                      "features": []}, GEOJSON)
     if name is None:
         return _send({"type": "FeatureCollection", "patch_set": None, "patch_sets": [],
                       "message": NO_PATCH_SET, "features": []}, GEOJSON)

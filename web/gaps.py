@@ -44,7 +44,7 @@ from mapping.funding.mclp import DEFAULT_COVERAGE_MIN
 from mapping.funding.plan import FundingSettings
 from mapping.maps.asset_map import map_parts
 from mapping.maps.gaps import gaps_map, people_words, plan_map
-from mapping.places.store import designed_sets, list_patch_sets
+from mapping.places.store import designed_sets, list_patch_sets, public_patch_set
 from mapping.register.taxonomy import load_categories
 from web.db import get_borough, get_session, get_settings
 from web.exports import csv_response
@@ -293,10 +293,15 @@ def gaps() -> Any:
 
 
 def _patch_set_choices() -> list[dict[str, Any]]:
-    """Give the stored patch sets for the "roll up to" choice, lot designs marked."""
+    """Give the "roll up to" choices: wards when no patch set is the default, then the stored
+    patch sets, lot designs marked (so pressing Analyse never quietly picks a design)."""
     session = get_session()
     designed = designed_sets(session)
-    return [{"name": name, "design": name in designed} for name in list_patch_sets(session)]
+    sets = [{"name": name, "label": name + (" (lot design)" if name in designed else ""),
+             "design": name in designed} for name in list_patch_sets(session)]
+    if public_patch_set(session) is None:
+        sets.insert(0, {"name": "", "label": "Wards (the default)", "design": False})
+    return sets
 
 
 @bp.get("/gaps.csv")

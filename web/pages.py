@@ -13,7 +13,13 @@ from mapping.boroughs.sources import register_sources, sources_frame
 from mapping.maps.asset_map import asset_map, map_parts
 from mapping.maps.legend import DEFAULT_MEASURE, MEASURES, NO_MEASURE, available_measures, choropleth_classes
 from mapping.places.postcodes import CODEPOINT_ATTRIBUTION
-from mapping.places.store import list_layers, list_patch_sets, load_area_layer, load_patches
+from mapping.places.store import (
+    list_layers,
+    list_patch_sets,
+    load_area_layer,
+    load_patches,
+    public_patch_set,
+)
 from mapping.register.directory import filter_assets
 from mapping.register.records import assets_frame
 from mapping.register.taxonomy import category_lookup, load_categories
@@ -109,7 +115,8 @@ def index() -> Any:
         )
 
     patch_sets = list_patch_sets(session)
-    patch_set = _one(args, "patch_set", patch_sets, patch_sets[0] if patch_sets else "",
+    # A saved lot design is drawn only when asked for, or made the default by an officer.
+    patch_set = _one(args, "patch_set", patch_sets, public_patch_set(session) or "",
                      "patch set", notices)
     patches = load_patches(session, patch_set) if patch_set else None
     patch_names = [] if patches is None else [str(p) for p in patches[S.PATCH]]

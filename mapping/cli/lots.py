@@ -68,8 +68,9 @@ def design_lots_cmd(context: Context, layer: str | None, k: int, measure: str, t
         with store.transaction() as session:
             save_lot_design(session, save_name, layer, design, created_by="cli",
                             replace=replace)
-        click.echo(f"Saved as lot set '{save_name}' (it shows on the map; the gap roll-up uses "
-                   "it only while no council patch set is imported)")
+        click.echo(f"Saved as lot set '{save_name}' (the map and the gap roll-up use it when "
+                   "chosen, e.g. /gaps?patches=NAME, or once an officer makes it the default "
+                   "grouping on the lots page)")
 
 
 def _write_lots(lots: Any, lookup: Any, out: Path) -> None:
