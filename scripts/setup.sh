@@ -18,7 +18,7 @@ step "Installing the Python packages into .venv (the first time takes about 2 mi
 # with pip's own message (pipefail: the pipeline fails when pip does).
 pip_install() {
   .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 \
-    | { grep -vE '^(Requirement already satisfied|Using cached|  )' || true; }
+    | { grep -vE '^(Requirement already satisfied|Using cached)' || true; }
 }
 if [ "${1:-}" = "test" ]; then
   pip_install -e ".[test]"

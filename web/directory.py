@@ -27,7 +27,7 @@ from mapping import schema as S
 from mapping.errors import Problem, ValidationError
 from mapping.maps.asset_map import asset_map, html_entities, map_parts
 from mapping.places.roles import borough_outline, layer_roles
-from mapping.places.store import list_patch_sets, load_area_layer, load_patches
+from mapping.places.store import load_area_layer, load_patches, public_patch_set
 from mapping.register.directory import (
     DISTANCE_M,
     STRAIGHT_LINE,
@@ -68,8 +68,10 @@ _ORIGIN_COLOUR = "#1b1b1b"
 
 
 def _patches() -> gpd.GeoDataFrame | None:
-    patch_sets = list_patch_sets(get_session())
-    return load_patches(get_session(), patch_sets[0]) if patch_sets else None
+    """Give the public patch set's patches (never a saved lot design unless an officer made it
+    the default), or ``None``."""
+    name = public_patch_set(get_session())
+    return load_patches(get_session(), name) if name else None
 
 
 def _asked(args: Any, patches: gpd.GeoDataFrame | None) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def _results_map(shown: gpd.GeoDataFrame, origin: Point | None, postcode: str) -
     m = asset_map(None, shown, tile_url=settings.tile_url,
                   tile_attribution=settings.tile_attribution,
                   vendor_url=url_for("vendor.serve", filename="").rstrip("/"),
-                  detail_url="/assets/{id}")
+                  detail_url=url_for("records.asset_detail", asset_id=0).removesuffix("0") + "{id}")
     if origin is not None:
         folium.CircleMarker([origin.y, origin.x], radius=8, color="#ffffff", weight=2, fill=True,
                             fill_color=_ORIGIN_COLOUR, fill_opacity=1,

@@ -429,10 +429,15 @@ def make_default() -> Any:
     with get_store().transaction() as session:
         if name not in list_patch_sets(session):
             raise ValidationError([Problem(f"no saved lot set called '{name}'", field="name")])
+        changed = use != (default_patch_set(session) == name)
         if use:
             set_default_patch_set(session, name)
-        elif default_patch_set(session) == name:
+        elif changed:
             set_default_patch_set(session, None)
+    if not changed:
+        flash(f"Nothing changed: “{name}” {'is' if use else 'is not'} the default grouping "
+              "already.", "info")
+        return redirect(url_for("lots.page", set=name))
     flash(f"“{name}” is now the default grouping of the gaps pages and the public map."
           if use else f"“{name}” is no longer the default grouping: the gaps pages roll up to "
           "a council's imported patch set, or else to wards.", "info")

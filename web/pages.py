@@ -49,6 +49,10 @@ def _chosen(values: Sequence[str], known: Mapping[str, str], what: str,
     return out
 
 
+#: The map's "No patches" choice (an empty value means "the default grouping").
+NO_PATCHES = "(none)"
+
+
 def _one(args: MultiDict[str, str], name: str, known: Sequence[str], default: str, what: str,
          notices: list[str], *, where: str = "") -> str:
     """Give the query value ``name`` if it is known, else ``default`` (saying so if asked)."""
@@ -116,8 +120,9 @@ def index() -> Any:
 
     patch_sets = list_patch_sets(session)
     # A saved lot design is drawn only when asked for, or made the default by an officer.
-    patch_set = _one(args, "patch_set", patch_sets, public_patch_set(session) or "",
-                     "patch set", notices)
+    patch_set = ("" if args.get("patch_set") == NO_PATCHES else
+                 _one(args, "patch_set", patch_sets, public_patch_set(session) or "",
+                      "patch set", notices))
     patches = load_patches(session, patch_set) if patch_set else None
     patch_names = [] if patches is None else [str(p) for p in patches[S.PATCH]]
     patch = _one(args, "patch", patch_names, "", "patch", notices,

@@ -136,10 +136,12 @@ def save_patch_set(session: Session, name: str, layer_name: str, patches: gpd.Ge
     """Store a patch set over a layer (replacing one of the same name); give its number of patches."""
     layer = _layer(session, layer_name)
     existing = session.scalar(select(PatchSet).where(PatchSet.name == name))
+    # Re-importing a council's lookup keeps the officer's choice of default grouping.
+    was_default = bool(existing is not None and existing.is_default)
     if existing is not None:
         session.delete(existing)
         session.flush()
-    patch_set = PatchSet(name=name, layer_id=layer.id, source=source)
+    patch_set = PatchSet(name=name, layer_id=layer.id, source=source, is_default=was_default)
     session.add(patch_set)
     session.flush()
     wkb = shapely.to_wkb(patches.to_crs(S.STORAGE_CRS).geometry.values)
