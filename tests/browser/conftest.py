@@ -148,3 +148,32 @@ def look_at(page, name: str, *, allow: tuple[str, ...] = ()) -> str:  # type: ig
         page.set_viewport_size(original)
     assert not problems, f"{name} ({page.url}):\n" + "\n".join(problems)
     return text
+
+
+OFFICER_PASSWORD = "a long enough password"
+
+
+def sign_in_as_officer(page, live_server: str, store, username: str = "officer1") -> None:  # type: ignore[no-untyped-def]
+    """Make an officer in ``store`` and sign in as them through the form, as a person would."""
+    from mapping.register.users import create_user
+
+    with store.transaction() as session:
+        create_user(session, username, OFFICER_PASSWORD, role="officer")
+    page.goto(live_server + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(OFFICER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def look_at_each(page, live_server: str, pages: dict[str, str], prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Open each of ``pages`` (name → path) and :func:`look_at` it; give every failure."""
+    failures = []
+    for name, path in pages.items():
+        page.goto(live_server + path)
+        page.wait_for_load_state("networkidle")
+        try:
+            look_at(page, f"{prefix}-{name}")
+        except AssertionError as e:
+            failures.append(str(e))
+    return failures

@@ -12,9 +12,8 @@ import re
 
 import pytest
 
-from mapping.register.users import create_user
 from mapping.store.database import Store
-from tests.browser.conftest import look_at
+from tests.browser.conftest import look_at, sign_in_as_officer
 
 pytestmark = pytest.mark.browser
 
@@ -38,14 +37,8 @@ def _set_design(page, *, layer: str, k: int, tolerance: str, seed: int) -> None:
 
 def test_a_commissioner_designs_saves_and_rolls_gaps_up_to_lots(  # type: ignore[no-untyped-def]
         live_server, browser_page, demo_store: Store) -> None:
-    with demo_store.transaction() as session:
-        create_user(session, "officer1", "a long enough password", role="officer")
     page, problems = browser_page
-    page.goto(live_server + "/login")
-    page.get_by_label("Username").fill("officer1")
-    page.get_by_label("Password").fill("a long enough password")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in_as_officer(page, live_server, demo_store)
 
     # The public default before anything is saved: by ward.
     page.goto(live_server + "/gaps")

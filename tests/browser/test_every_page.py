@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from mapping.register.submissions import save_submission
-from mapping.register.users import create_user
 from mapping.spend.store import import_spend
 from mapping.store.database import Store
 from mapping.store.models import Asset, Organisation
-from tests.browser.conftest import look_at
+from tests.browser.conftest import look_at_each, sign_in_as_officer
 
 pytestmark = pytest.mark.browser
 
@@ -54,14 +53,7 @@ def test_every_public_page_reads_well_and_passes_axe(live_server, browser_page, 
         "spend-report": f"/spend/{dataset}", "spend-suppliers": "/spend/suppliers",
     })
     page, problems = browser_page
-    failures = []
-    for name, path in pages.items():
-        page.goto(live_server + path)
-        page.wait_for_load_state("networkidle")
-        try:
-            look_at(page, f"page-{name}")
-        except AssertionError as e:
-            failures.append(str(e))
+    failures = look_at_each(page, live_server, pages, "page")
     problems[:] = [p for p in problems if "/no-such-page" not in p]
     assert not failures, "\n\n".join(failures)
     assert problems == []
@@ -70,17 +62,12 @@ def test_every_public_page_reads_well_and_passes_axe(live_server, browser_page, 
 def test_every_officer_page_reads_well_and_passes_axe(live_server, browser_page,  # type: ignore[no-untyped-def]
                                                      demo_store: Store) -> None:
     with demo_store.transaction() as session:
-        create_user(session, "officer1", "a long enough password", role="officer")
         asset = session.scalar(select(Asset.id).order_by(Asset.id))
         organisation = session.scalar(select(Organisation.id).order_by(Organisation.id))
         submission = save_submission(session, {"kind": "asset", "name": "Forest Gate lunch club",
                                                "postcode": "E7 0QH"}).id
     page, problems = browser_page
-    page.goto(live_server + "/login")
-    page.get_by_label("Username").fill("officer1")
-    page.get_by_label("Password").fill("a long enough password")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in_as_officer(page, live_server, demo_store)
     pages = {
         "submissions": "/submissions", "submission": f"/submissions/{submission}",
         "asset-new": "/assets/new", "asset-edit": f"/assets/{asset}/edit",
@@ -90,13 +77,6 @@ def test_every_officer_page_reads_well_and_passes_axe(live_server, browser_page,
         "organisation-edit": f"/organisations/{organisation}/edit",
         "spend-upload": "/spend/upload",
     }
-    failures = []
-    for name, path in pages.items():
-        page.goto(live_server + path)
-        page.wait_for_load_state("networkidle")
-        try:
-            look_at(page, f"officer-{name}")
-        except AssertionError as e:
-            failures.append(str(e))
+    failures = look_at_each(page, live_server, pages, "officer")
     assert not failures, "\n\n".join(failures)
     assert problems == []
