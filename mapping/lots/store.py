@@ -56,7 +56,7 @@ def save_lot_design(session: Session, name: str, layer_name: str, design: LotDes
                 "replace it, or choose another name", field="name")],
                 summary="the design was not saved")
     count = save_patch_set(session, name, layer_name, design.lots,
-                           source=f"lot design: {design.method}")
+                           source=f"lot design: {design.method}", keep_default=False)
     patch_set = session.scalar(select(PatchSet).where(PatchSet.name == name))
     if patch_set is None:  # just saved
         raise NotFoundError(f"no patch set called '{name}'")

@@ -132,12 +132,17 @@ def load_area_layer(session: Session, name: str) -> gpd.GeoDataFrame:
 
 
 def save_patch_set(session: Session, name: str, layer_name: str, patches: gpd.GeoDataFrame, *,
-                   source: str | None = None) -> int:
-    """Store a patch set over a layer (replacing one of the same name); give its number of patches."""
+                   source: str | None = None, keep_default: bool = True) -> int:
+    """Store a patch set over a layer (replacing one of the same name); give its number of patches.
+
+    A replaced set that was the default grouping stays the default (a council re-importing its
+    lookup), unless ``keep_default`` is false (a lot design saved again: new lots never go
+    public without an officer choosing them).
+    """
     layer = _layer(session, layer_name)
     existing = session.scalar(select(PatchSet).where(PatchSet.name == name))
     # Re-importing a council's lookup keeps the officer's choice of default grouping.
-    was_default = bool(existing is not None and existing.is_default)
+    was_default = bool(keep_default and existing is not None and existing.is_default)
     if existing is not None:
         session.delete(existing)
         session.flush()

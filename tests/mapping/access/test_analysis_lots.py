@@ -131,3 +131,15 @@ def test_the_default_stays_with_the_set_and_is_only_one(demo_store: Store) -> No
         save_lot_design(session, "B", "wards_2023", design, replace=True)
     with demo_store.transaction() as session:
         assert default_patch_set(session) is None
+
+
+def test_reimporting_a_council_patch_set_keeps_it_the_default(demo_store: Store) -> None:
+    from mapping.places.store import load_patches, save_patch_set
+
+    _save_ward_design(demo_store, "A", k=4)
+    with demo_store.transaction() as session:
+        patches = load_patches(session, "A")
+        save_patch_set(session, "Council patches", "wards_2023", patches, source="lookup.csv")
+        set_default_patch_set(session, "Council patches")
+        save_patch_set(session, "Council patches", "wards_2023", patches, source="lookup.csv")
+        assert default_patch_set(session) == "Council patches"
