@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from flask_cors import CORS
 
-    from web import api, auth, directory, gaps, lots, pages, records, spend, submissions, vendor
+    from web import api, auth, directory, gaps, lots, openreferral, pages, records, spend, submissions, vendor
     from web.errors import init_app as init_errors
     from web.extensions import csrf, limiter
 
@@ -92,7 +92,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_errors(app)
     # Read-only API: any site may read it; nothing that writes is under /api/.
     CORS(app, resources={r"/api/*": {"origins": "*", "methods": ["GET", "OPTIONS"]}})
-    for module in (pages, directory, gaps, lots, spend, records, submissions, auth, api, vendor):
+    for module in (pages, directory, gaps, lots, spend, records, submissions, auth, api, vendor,
+                   openreferral):
         app.register_blueprint(module.bp)
     if settings.walking_network:
         app.extensions["walking_network_reader"] = gaps.read_walking_network_soon(app)

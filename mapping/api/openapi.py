@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mapping.api import openreferral as ORUK
 from mapping.api.parameters import (
     API_VERSION,
     ASSET_PARAMS,
@@ -80,9 +81,53 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("/api/openapi.json", "getOpenAPI", "This document", "The OpenAPI 3.1 document.",
               "OpenAPIDocument", errors=(422,)),
 )
-OPERATION_BY_ID = {op.operation_id: op for op in OPERATIONS}
 
-STATUS_TEXT = {404: "Not found", 422: "Invalid or unknown query parameter: `problems` names "
+
+def _feed(path: str, operation_id: str, summary: str, description: str, response: str,
+          params: tuple[Param, ...] = (), item: str | None = None) -> Operation:
+    """One endpoint of the Open Referral UK feed (HSDS-UK 3.0), under its own tag."""
+    words = {"sal": "service at location", "term": "taxonomy term"}.get(item or "", item)
+    path_params = ((f"{item}_id", "string", f"The {words}'s UUID (from its list)."),) if item else ()
+    errors = (400, 404, 503) if path != "/openreferral/" else (400,)
+    return Operation(path, operation_id, summary, description, response, JSON, params,
+                     path_params, errors, (ORUK.TAG,))
+
+
+FEED_OPERATIONS: tuple[Operation, ...] = (
+    _feed("/openreferral/", "getOpenReferralRoot", "The feed's HSDS version and profile",
+          "`version` HSDS-UK-3.0, the profile, the standard's OpenAPI document, the publisher "
+          "and the standard's attribution (CC BY-SA 4.0).", "OpenReferralRoot"),
+    _feed("/openreferral/services", "getPaginatedListOfServices", "A page of services",
+          "Active public services (assets), one-to-one fields and organisation, by name.",
+          "OpenReferralServicePage", ORUK.SERVICE_PARAMS),
+    _feed("/openreferral/services/{service_id}", "getFullyNestedServiceById",
+          "One fully nested service", "Organisation, locations, contacts and phones, schedules, "
+          "service areas and attributes (category, ownership class, legal form, licence, "
+          "source).", "OpenReferralService", item="service"),
+    _feed("/openreferral/service_at_locations", "getPaginatedListOfServiceAtLocation",
+          "A page of services at locations", "By name, or nearest a `postcode` first (within "
+          "`proximity` metres when given).", "OpenReferralServiceAtLocationPage",
+          ORUK.SERVICE_AT_LOCATION_PARAMS),
+    _feed("/openreferral/service_at_locations/{sal_id}", "getServiceAtLocationWithNestedDataById",
+          "One fully nested service at a location", "The location with its address and "
+          "accessibility, and the fully nested service.", "OpenReferralServiceAtLocation",
+          item="sal"),
+    _feed("/openreferral/taxonomies", "getPaginatedListOfTaxonomies", "A page of taxonomies",
+          "The published taxonomies, without their terms.", "OpenReferralTaxonomyPage",
+          ORUK.PAGE_PARAMS),
+    _feed("/openreferral/taxonomies/{taxonomy_id}", "getTaxonomyById", "One taxonomy",
+          "A taxonomy with all its terms.", "OpenReferralTaxonomy", item="taxonomy"),
+    _feed("/openreferral/taxonomy_terms", "getPaginatedListOfTaxonomyTerms",
+          "A page of taxonomy terms", "Every published term, taxonomy by taxonomy.",
+          "OpenReferralTaxonomyTermPage", ORUK.PAGE_PARAMS),
+    _feed("/openreferral/taxonomy_terms/{term_id}", "getTaxonomyTermById", "One taxonomy term",
+          "One term.", "OpenReferralTaxonomyTerm", item="term"),
+)
+OPERATION_BY_ID = {op.operation_id: op for op in OPERATIONS + FEED_OPERATIONS}
+
+STATUS_TEXT = {400: "Invalid or unknown query parameter in the Open Referral feed: `problems` "
+               "names each parameter and says why", 404: "Not found",
+               422: "Invalid or unknown query parameter: `problems` names "
                "each parameter and says why", 503: "The store is not initialised or not at "
                "the newest schema"}
 
@@ -162,6 +207,7 @@ def _schemas() -> dict[str, Any]:
             patch_sets={"type": "array", "items": _TEXT},
             message={"type": "string", "description": "Present when no patch set is loaded."}),
         "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
+        **ORUK.feed_schemas(),
     }
 
 
@@ -200,7 +246,7 @@ def openapi_document(*, title: str = "Community asset and provision-gap mapping"
             "license": {"name": "MIT (the software; each record gives its data licence)",
                         "identifier": "MIT"},
         },
-        "paths": {op.path: {"get": _operation(op)} for op in OPERATIONS},
+        "paths": {op.path: {"get": _operation(op)} for op in OPERATIONS + FEED_OPERATIONS},
         "components": {
             "schemas": _schemas(),
             "responses": {
@@ -208,5 +254,10 @@ def openapi_document(*, title: str = "Community asset and provision-gap mapping"
                 "Unexpected": error("Something went wrong on the server (no details are shown)"),
             },
         },
-        "tags": [{"name": "read", "description": "Read-only endpoints"}],
+        "tags": [{"name": "read", "description": "Read-only endpoints"},
+                 {"name": ORUK.TAG, "description": (
+                     "Open Referral UK (HSDS-UK 3.0) feed of the register's active public "
+                     "records. Human Services Data Specification: an Open Referral resource "
+                     "(https://openreferral.org/); UK profile by Open Referral UK; CC BY-SA 4.0. "
+                     "Invalid query parameters give 400 here.")}],
     }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from mapping.cli import boroughs, gaps, imports, lots, spend
+from mapping.cli import boroughs, gaps, imports, lots, openreferral, spend
 from mapping.cli._common import Context, handles_errors, pass_context
 from mapping.config import load_settings
 
@@ -87,6 +87,6 @@ def serve_cmd(context: Context, host: str, port: int, dev: bool) -> None:
         serve(app, host=host, port=port, threads=8)
 
 
-for _module in (boroughs, imports, gaps, lots, spend):
+for _module in (boroughs, imports, gaps, lots, spend, openreferral):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -64,6 +64,29 @@ SPEND_COLUMNS: Final = (BODY, DEPARTMENT, SERVICE, SUPPLIER, PAID_ON, AMOUNT, CO
 SPEND_REQUIRED: Final = (SUPPLIER, AMOUNT)
 
 
+#: What a person reads for each column (pages, messages, the column mapping); the codes
+#: are for CSV exports and the command line.
+COLUMN_LABELS: Final = {BODY: "body", DEPARTMENT: "department", SERVICE: "service",
+                        SUPPLIER: "supplier", PAID_ON: "payment date", AMOUNT: "amount",
+                        COMPANY_NUMBER: "company number", CHARITY_NUMBER: "charity number",
+                        TRANSACTION_ID: "transaction number", "amount_pence": "amount",
+                        "supplier_key": "supplier", "line": "line"}
+
+
+def column_label(column: str | None) -> str:
+    """Give a spend column's plain name (``paid_on`` → ``payment date``); others as they are."""
+    return COLUMN_LABELS.get(column or "", column or "")
+
+
+def column_from_label(text: str) -> str | None:
+    """Give the spend column a person's word names: its plain name or its code, any case."""
+    wanted = " ".join(text.replace("_", " ").split()).casefold()
+    for code in SPEND_COLUMNS:
+        if wanted in (COLUMN_LABELS[code], code.replace("_", " ")):
+            return code
+    return None
+
+
 AMOUNT_PENCE: Final = "amount_pence"
 
 
@@ -128,13 +151,13 @@ def _unused_headers(header: list[str], columns: dict[int, str],
                     mapping: dict[str, str] | None) -> str:
     """Say which headers also meant a column already taken (the first one wins), if any."""
     aliases = column_aliases(ALIASES_PATH)
-    explicit = {_key(k): v for k, v in (mapping or {}).items()}
+    explicit = _explicit(mapping)
     notes = []
     for i, cell in enumerate(header):
         target = explicit.get(_key(_clean_cell(cell))) or aliases.get(_key(_clean_cell(cell)))
         if i not in columns and target in columns.values():
             used = header[next(j for j, c in columns.items() if c == target)]
-            notes.append(f"'{_clean_cell(cell)}' also means {target}: '{used}' is used "
+            notes.append(f"'{_clean_cell(cell)}' also means {column_label(target)}: '{used}' is used "
                          "(choose with the column mapping)")
     return "; " + "; ".join(notes) if notes else ""
 
@@ -148,19 +171,25 @@ def find_header(rows: list[list[str]], *, mapping: dict[str, str] | None = None,
     ``data/spend_column_aliases.csv``).
     """
     aliases = column_aliases(ALIASES_PATH)
-    explicit = {_key(k): v for k, v in (mapping or {}).items()}
+    explicit = _explicit(mapping)
     bad = [v for v in explicit.values() if v not in SPEND_COLUMNS]
     if bad:
-        raise ValidationError([Problem(f"'{v}' is not a spend column; use one of "
-                                       f"{', '.join(SPEND_COLUMNS)}", file=file) for v in bad])
+        raise ValidationError([Problem(f"'{v}' is not one of our columns; use one of "
+                                       f"{', '.join(COLUMN_LABELS[c] for c in SPEND_COLUMNS)}",
+                                       file=file) for v in bad])
     for i, cells in enumerate(rows[:HEADER_SEARCH_LINES]):
         columns = _header_columns(cells, aliases, explicit)
         if all(c in columns.values() for c in SPEND_REQUIRED):
             return i, columns
     raise ValidationError([Problem(
         f"no header row found in the first {HEADER_SEARCH_LINES} lines: a header needs a supplier "
-        "column (e.g. 'Supplier Name') and an amount column (e.g. 'Amount'); map yours with "
-        "--map 'Their header=supplier_name'", file=file)])
+        "column (e.g. 'Supplier Name') and an amount column (e.g. 'Amount'); map yours to our "
+        "columns with 'Their header=supplier' (the column mapping, or --map)", file=file)])
+
+
+def _explicit(mapping: dict[str, str] | None) -> dict[str, str]:
+    """Give a given mapping by header key, each target as our column's code (plain names too)."""
+    return {_key(k): column_from_label(v) or v for k, v in (mapping or {}).items()}
 
 
 DELIMITERS: Final = (",", ";", "\t", "|")

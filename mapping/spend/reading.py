@@ -31,6 +31,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,7 @@ from mapping.spend.layout import (
     _delimiter,
     _totals_rows,
     _unused_headers,
+    column_label,
     find_header,
 )
 from mapping.spend.repairs import _DATE_SHAPES, DATE_FORMATS, _date_shape, repair_row
@@ -189,6 +191,15 @@ def pounds(pence: int) -> str:
     return f"{sign}£{abs(pence) // 100:,}.{abs(pence) % 100:02d}"
 
 
+def whole_pounds(pence: int) -> str:
+    """Give pence as whole pounds, half a pound up, e.g. ``-123456`` → ``-£1,235``.
+
+    For totals, where pence add nothing; single payments keep theirs (:func:`pounds`).
+    """
+    sign = "-" if pence < 0 else ""
+    return f"{sign}£{(abs(int(pence)) + 50) // 100:,}"
+
+
 def _row_lines(text: str, delimiter: str = ",") -> tuple[list[list[str]], list[int]]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
@@ -205,7 +216,8 @@ def _row_lines(text: str, delimiter: str = ",") -> tuple[list[list[str]], list[i
 
 
 def read_spend(path: Path, *, mapping: dict[str, str] | None = None,
-               encoding: str = "utf-8") -> SpendFile:
+               encoding: str = "utf-8", stage: Callable[[str], None] | None = None
+               ) -> SpendFile:
     """Give a council spend file's payments, cleaned, with every line accounted for.
 
     Parameters
@@ -218,6 +230,8 @@ def read_spend(path: Path, *, mapping: dict[str, str] | None = None,
         Source header → spend column (``SPEND_COLUMNS``), over the alias table.
     encoding
         The file's text encoding (``cp1252`` for older Excel).
+    stage
+        Called with ``"reading"`` and then ``"repairing"`` as each step starts (progress).
 
     Raises
     ------
@@ -227,12 +241,16 @@ def read_spend(path: Path, *, mapping: dict[str, str] | None = None,
     """
     path = Path(path)
     label = path.name
+    if stage is not None:
+        stage("reading")
     text = read_text(path, encoding=encoding)
     try:
         rows, starts = _row_lines(text, _delimiter(text, mapping))
     except ValidationError as exc:
         raise ValidationError([Problem(p.reason, row=p.row, file=label) for p in exc.problems]
                               ) from None
+    if stage is not None:
+        stage("repairing")
     return spend_from_rows(rows, starts, mapping=mapping, file=label)
 
 
@@ -362,7 +380,8 @@ def spend_from_rows(rows: list[list[str]], starts: list[int], *,
     bad_rows = out[out[LINE].isin(list(rejected_lines))]
     for line, amount in zip(bad_rows[LINE], bad_rows[AMOUNT_PENCE], strict=True):
         if int(line) in rejected_lines:
-            reasons = "; ".join(f"{p.field}: {p.reason}" for p in problems if p.row == line)
+            reasons = "; ".join(f"{column_label(p.field)}: {p.reason}" for p in problems
+                                if p.row == line)
             other.append({LINE: int(line), "status": "rejected", "reason": reasons,
                           "raw": raw_at(line),
                           AMOUNT_PENCE: None if pd.isna(amount) else int(amount)})

@@ -19,6 +19,7 @@ from mapping.spend.layout import (
     AMOUNT,
     PAID_ON,
     SUPPLIER,
+    column_label,
 )
 from mapping.tables import (
     blank,
@@ -97,7 +98,7 @@ def repair_row(cells: list[str], n_fields: int, columns: dict[int, str], *,
             if not _readable_money(new[position[AMOUNT]]) or not new[position[SUPPLIER]].strip():
                 continue
             kinds = (["supplier name"] if pre else []) + (["amount"] if post else [])
-            read_as = ", ".join(f"{columns.get(j + k, f'field {j + k + 1}')} '{piece}'"
+            read_as = ", ".join(f"{column_label(columns.get(j + k)) or f'field {j + k + 1}'} '{piece}'"
                                 for k, piece in enumerate(pieces))
             readings.append((new, f"{' and '.join(kinds)} run into the date: '{cell}' read as "
                                   f"{read_as}"))

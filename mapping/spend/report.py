@@ -45,7 +45,12 @@ INTERMEDIATE_PENCE: Final = 181_000_00
 #: Local spend policy bands (Knowsley), per payment.
 BANDS: Final = ("under £5k", "£5k to £181k", "over £181k", "credit")
 LOCALITY: Final = ("local", "not local", "not known")
-FILTERS: Final = ("subsector", "segment", "band", "locality", "supplier_key")
+#: Adult care (every subsector but ``other``) and the rest.
+SECTORS: Final = ("adult care", "other")
+FILTERS: Final = ("subsector", "sector", "segment", "band", "locality", "supplier_key")
+#: What a person reads for each filter (the codes stay in URLs and CSV files).
+FILTER_LABELS: Final = {"subsector": "subsector", "sector": "spend", "segment": "class",
+                        "band": "policy band", "locality": "local", "supplier_key": "supplier"}
 
 
 @lru_cache(maxsize=8)
@@ -116,6 +121,7 @@ def classify_payments(payments: pd.DataFrame, matches: pd.DataFrame, *,
     out = payments.copy()
     keyed = matches.drop_duplicates("supplier_key").set_index("supplier_key")
     out["subsector"] = assign_subsectors(out, path=subsectors_path)
+    out["sector"] = np.where(out["subsector"] == OTHER, SECTORS[1], SECTORS[0])
     klass = out["supplier_key"].map(keyed["ownership_class"]).fillna("unknown")
     national = out["supplier_key"].map(keyed["national_charity"]).fillna(False).astype(bool)
     out["ownership_class"] = klass
@@ -134,6 +140,7 @@ class Cell:
     """Which payments one figure adds up: each filter left ``None`` is not applied."""
 
     subsector: str | None = None
+    sector: str | None = None
     segment: str | None = None
     band: str | None = None
     locality: str | None = None
@@ -185,9 +192,18 @@ def subsector_shares(classified: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def top_extractive(classified: pd.DataFrame, *, n: int = 10) -> pd.DataFrame:
-    """Give the ``n`` extractive suppliers paid most: key, name, total, payments, subsectors."""
+def top_extractive(classified: pd.DataFrame, *, n: int = 10,
+                   within: str | None = None) -> pd.DataFrame:
+    """Give the ``n`` extractive suppliers paid most: key, name, total, payments, subsectors.
+
+    ``within`` narrows it to one sector (``adult care``: every subsector but
+    ``other``) or one subsector; ``None`` is all spend.
+    """
     rows = classified[classified["segment"] == "extractive"]
+    if within in SECTORS:
+        rows = rows[rows["sector"] == within]
+    elif within is not None:
+        rows = rows[rows["subsector"] == within]
     if rows.empty:
         return pd.DataFrame(columns=["supplier_key", "supplier_name", "total_pence", "payments",
                                      "subsectors"])
@@ -207,6 +223,47 @@ def policy_bands(classified: pd.DataFrame) -> pd.DataFrame:
     out["total pence"] = pence.sum(axis=1)
     out["redirectable"] = out.index.isin(BANDS[:2])
     return out.reset_index()
+
+
+@dataclass(frozen=True)
+class LocalityCoverage:
+    """How much of a dataset's locality is known, to say why "local" is what it is.
+
+    Locality is known only for suppliers matched to an organisation in the
+    register that records whether it has an office in the borough.
+    """
+
+    suppliers: int
+    """Suppliers paid in the dataset."""
+    matched: int
+    """Of those, matched to an organisation in the register."""
+    located: int
+    """Of those, matched to an organisation whose office location the register records."""
+    local: int
+    """Of those, with an office in the borough."""
+    total_pence: int
+    unknown_pence: int
+    """Spend whose locality is not known."""
+
+    @property
+    def unknown_share(self) -> float:
+        """Give the share of spend whose locality is not known (0 when nothing was spent)."""
+        return self.unknown_pence / self.total_pence if self.total_pence else 0.0
+
+
+def locality_coverage(classified: pd.DataFrame, matches: pd.DataFrame) -> LocalityCoverage:
+    """Give how many suppliers are matched and located, and the spend of unknown locality."""
+    keys = classified["supplier_key"].drop_duplicates()
+    found = matches[matches["supplier_key"].isin(keys)].drop_duplicates("supplier_key")
+    matched = found[found["organisation_id"].notna()] if "organisation_id" in found else found[:0]
+    office = matched["office_in_borough"] if "office_in_borough" in matched else \
+        pd.Series(dtype=object)
+    located = office.notna()
+    money = classified["amount_pence"]
+    return LocalityCoverage(
+        suppliers=int(len(keys)), matched=int(len(matched)), located=int(located.sum()),
+        local=int(office[located].astype(bool).sum()), total_pence=int(money.sum()),
+        unknown_pence=int(money[classified["locality"] == "not known"].sum()))
 
 
 def compare_shares(first: pd.DataFrame, second: pd.DataFrame, *,
@@ -229,11 +286,20 @@ def _literal(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") -> bytes:
-    """Draw CLES figure 2: one 100% stacked bar per subsector, segments by class; give SVG or PNG.
+#: Segments narrower than this share get no £ label inside (the table has every figure).
+LABEL_MIN_SHARE: Final = 0.14
+#: Segments whose colour is light enough for black text (the rest get white).
+_LIGHT: Final = ("national charity", "unknown")
 
-    Several ``(label, subsector_shares table)`` pairs draw the datasets side by
-    side, one bar each per subsector.
+
+def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") -> bytes:
+    """Draw CLES figure 2 with its £ scale: one 100% bar per subsector; give SVG or PNG.
+
+    Each bar is split by supplier class (its share of the subsector's spend) and
+    carries the subsector's total in whole pounds at its end; a segment wide
+    enough to hold it is labelled with its own £ figure. Several ``(label,
+    subsector_shares table)`` pairs draw the datasets side by side, one bar each
+    per subsector. SVG text is kept as text, so the figures can be read and found.
     """
     if fmt not in ("svg", "png"):
         raise ValidationError([Problem(f"chart format must be svg or png, not {fmt}",
@@ -242,6 +308,8 @@ def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") ->
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+
+    from mapping.spend.reading import whole_pounds
 
     names: list[str] = []
     for _label, table in tables:
@@ -252,24 +320,42 @@ def shares_chart(tables: list[tuple[str, pd.DataFrame]], *, fmt: str = "svg") ->
             row = table[table["subsector"] == name]
             tag = f"{name} ({label})" if len(tables) > 1 else str(name)
             bars.append((_literal(tag), row.iloc[0] if len(row) else pd.Series(dtype=float)))
-    height = 1.2 + 0.38 * max(len(bars), 1)
-    figure = Figure(figsize=(8.5, height), dpi=100)
-    axes = figure.subplots()
-    y = np.arange(len(bars))[::-1]
-    left = np.zeros(len(bars))
-    for segment in SEGMENTS:
-        widths = np.array([100 * float(row.get(f"{segment} share", 0.0)) for _t, row in bars])
-        axes.barh(y, widths, left=left, color=SEGMENT_COLOURS[segment], label=segment,
-                  edgecolor="white", linewidth=0.5)
-        left += widths
-    axes.set_yticks(y, [tag for tag, _row in bars], fontsize=8)
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("share of spend (%)")
-    axes.set_title("Spend by supplier ownership, per subsector (CLES figure 2 method)",
-                   fontsize=10)
-    axes.legend(ncols=len(SEGMENTS), fontsize=7, loc="upper center",
-                bbox_to_anchor=(0.5, -0.12 - 0.4 / height), frameon=False)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    height = 1.5 + 0.42 * max(len(bars), 1)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "spend"}):
+        figure = Figure(figsize=(9.5, height), dpi=100)
+        axes = figure.subplots()
+        y = np.arange(len(bars))[::-1]
+        left = np.zeros(len(bars))
+        for segment in SEGMENTS:
+            shares = np.array([float(row.get(f"{segment} share", 0.0)) for _t, row in bars])
+            widths = 100 * shares
+            axes.barh(y, widths, left=left, color=SEGMENT_COLOURS[segment], label=segment,
+                      edgecolor="white", linewidth=0.5)
+            for (_tag, row), at, share, start, width in zip(bars, y, shares, left, widths,
+                                                             strict=True):
+                if share >= LABEL_MIN_SHARE:
+                    axes.text(start + width / 2, at, _literal(whole_pounds(int(row[segment]))),
+                              ha="center", va="center", fontsize=7,
+                              color="black" if segment in _LIGHT else "white")
+            left += widths
+        for (_tag, row), at in zip(bars, y, strict=True):
+            total = int(row.get("total_pence", 0) or 0)
+            axes.text(101.5, at, _literal(whole_pounds(total)), ha="left", va="center",
+                      fontsize=8, fontweight="bold", clip_on=False)
+        axes.text(101.5, (y.max() if len(y) else 0) + 0.75, _literal("total (£)"), ha="left",
+                  va="bottom", fontsize=8, clip_on=False)
+        axes.set_yticks(y, [tag for tag, _row in bars], fontsize=8)
+        axes.set_xlim(0, 100)
+        axes.set_ylim(-0.6, (y.max() if len(y) else 0) + 0.6)
+        axes.set_xlabel("share of the subsector's spend (%), by supplier class; "
+                        "£ figures in whole pounds")
+        axes.set_title("Spend by supplier ownership, per subsector (CLES figure 2 method)",
+                       fontsize=10, pad=22)
+        axes.spines[["top", "right"]].set_visible(False)
+        # Above the bars, under the title: next to the bars however many there are.
+        axes.legend(ncols=len(SEGMENTS), fontsize=8, loc="lower center",
+                    bbox_to_anchor=(0.5, 1.0), frameon=False, borderaxespad=0.2)
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return out.getvalue()

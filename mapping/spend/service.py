@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from mapping.errors import NotFoundError
 from mapping.spend.report import (
+    LocalityCoverage,
     classify_payments,
     compare_shares,
+    locality_coverage,
     policy_bands,
     subsector_shares,
     top_extractive,
@@ -40,9 +42,14 @@ class SpendReport:
         """Give the local spend policy bands (:func:`mapping.spend.report.policy_bands`)."""
         return policy_bands(self.classified)
 
-    def top_extractive(self, n: int = 10) -> pd.DataFrame:
-        """Give the extractive suppliers paid most."""
-        return top_extractive(self.classified, n=n)
+    @cached_property
+    def coverage(self) -> LocalityCoverage:
+        """Give how much locality is known (:func:`mapping.spend.report.locality_coverage`)."""
+        return locality_coverage(self.classified, self.matches)
+
+    def top_extractive(self, n: int = 10, *, within: str | None = None) -> pd.DataFrame:
+        """Give the extractive suppliers paid most, optionally within a sector or subsector."""
+        return top_extractive(self.classified, n=n, within=within)
 
     def compare(self, other: SpendReport) -> pd.DataFrame:
         """Give this report's subsector table beside ``other``'s."""

@@ -25,6 +25,9 @@ from mapping.store.database import Store
 from mapping.store.models import SpendDataset, SpendLine, SpendPayment
 
 CHUNK = 50_000
+#: The steps of an import, in order, with how far along (percent) each one starts.
+IMPORT_STAGES: dict[str, int] = {"reading": 2, "repairing": 20, "matching suppliers": 40,
+                                 "writing": 60, "saving": 97}
 PAYMENTS_TABLE: Table = SpendPayment.__table__  # type: ignore[assignment]
 LINES_TABLE: Table = SpendLine.__table__  # type: ignore[assignment]
 DATASETS_TABLE: Table = SpendDataset.__table__  # type: ignore[assignment]
@@ -56,18 +59,22 @@ class SpendImport:
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-def bulk_insert(session: Session, table: Table, frame: pd.DataFrame) -> None:
+def bulk_insert(session: Session, table: Table, frame: pd.DataFrame, *,
+                chunk_done: Callable[[int, int], None] | None = None) -> None:
     """Insert a frame's rows through the driver's ``executemany``, in chunks (no ORM objects).
 
     SQLAlchemy's per-row parameter processing is bypassed for speed, so values are
     given the way SQLAlchemy would store them (on SQLite, dates as ISO text).
+    ``chunk_done(rows written, rows in all)`` is called after each chunk.
     """
     connection = session.connection()
     dialect = connection.dialect
     mark = _PLACEHOLDERS.get(dialect.paramstyle)
+    done = chunk_done or (lambda _n, _of: None)
     if mark is None:  # e.g. named or numeric: let SQLAlchemy do it
         for start in range(0, len(frame), CHUNK):
             session.execute(insert(table), _records(frame.iloc[start:start + CHUNK]))
+            done(min(start + CHUNK, len(frame)), len(frame))
         return
     columns = list(frame.columns)
     quote = dialect.identifier_preparer.quote
@@ -84,6 +91,7 @@ def bulk_insert(session: Session, table: Table, frame: pd.DataFrame) -> None:
             values[column] = series.astype(object).where(series.notna(), None).tolist()
         rows = list(zip(*(values[c] for c in columns), strict=True))
         connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+        done(start + len(part), len(frame))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -113,7 +121,8 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
                  encoding: str = "utf-8", publisher: str | None = None,
                  licence: str | None = None, attribution: str | None = None,
                  threshold: float = FUZZY_THRESHOLD, replace: bool = False,
-                 progress: Callable[[str], None] | None = None) -> SpendImport:
+                 progress: Callable[[str], None] | None = None,
+                 stage: Callable[[str, int], None] | None = None) -> SpendImport:
     """Read, clean and store a spend file as dataset ``name``; match its suppliers.
 
     All or nothing: if any line is rejected, nothing is written and a
@@ -122,9 +131,17 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
     rejected lines are kept in the cleaning report. ``replace`` overwrites an
     existing dataset of that name. Publisher, licence and attribution not given
     are taken from ``data/spend_sources.csv`` when the file is listed there.
+
+    ``progress`` is told what was done (three messages, for the command line);
+    ``stage(step, percent)`` is called as each of :data:`IMPORT_STAGES` starts and
+    as payments are written. Anything ``stage`` raises stops the import with
+    nothing written: the last call, ``saving``, comes just before the commit
+    (this is how a background import is cancelled, :mod:`mapping.spend.jobs`).
     """
     say = progress or (lambda _m: None)
-    spend = SP.read_spend(path, mapping=mapping, encoding=encoding)
+    step = stage or (lambda _s, _p: None)
+    spend = SP.read_spend(path, mapping=mapping, encoding=encoding,
+                          stage=lambda name: step(name, IMPORT_STAGES[name]))
     say(f"read {spend.total_lines} lines")
     if spend.problems and not skip_invalid:
         raise ValidationError(spend.problems, summary=(
@@ -161,13 +178,7 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
             imported_by=imported_by)
         session.add(dataset)
         session.flush()
-        table = PAYMENTS_TABLE
-        frame = payments[list(PAYMENT_COLUMNS)].assign(dataset_id=dataset.id)
-        bulk_insert(session, table, frame)
-        say(f"wrote {len(frame)} payments")
-        lines = spend.lines.assign(dataset_id=dataset.id)
-        if len(lines):
-            bulk_insert(session, LINES_TABLE, lines)
+        step("matching suppliers", IMPORT_STAGES["matching suppliers"])
         suppliers = (payments.groupby("supplier_key", sort=False)
                      .agg(supplier_name=(SL.SUPPLIER, lambda s: s.mode().iloc[0]),
                           company_number=(SL.COMPANY_NUMBER, "first"),
@@ -175,7 +186,17 @@ def import_spend(store: Store, path: Path, *, name: str, imported_by: str,
                      .reset_index())
         matches = refresh_supplier_matches(session, suppliers, threshold=threshold)
         say(f"matched {len(suppliers)} suppliers")
+        start, span = IMPORT_STAGES["writing"], IMPORT_STAGES["saving"] - IMPORT_STAGES["writing"]
+        step("writing", start)
+        frame = payments[list(PAYMENT_COLUMNS)].assign(dataset_id=dataset.id)
+        bulk_insert(session, PAYMENTS_TABLE, frame,
+                    chunk_done=lambda n, of: step("writing", start + span * n // max(of, 1)))
+        say(f"wrote {len(frame)} payments")
+        lines = spend.lines.assign(dataset_id=dataset.id)
+        if len(lines):
+            bulk_insert(session, LINES_TABLE, lines)
         dataset_id = dataset.id
+        step("saving", IMPORT_STAGES["saving"])
     return SpendImport(dataset_id, spend, matches)
 
 

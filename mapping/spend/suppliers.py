@@ -364,3 +364,52 @@ def resolve_supplier(session: Session, supplier_key: str, *, resolved_by: str,
 def unresolved(matches: pd.DataFrame) -> pd.DataFrame:
     """Give the suppliers an officer should look at: unmatched, or matched only fuzzily."""
     return matches[matches["method"].isin(["unmatched", "fuzzy"])]
+
+
+#: What a person reads for each match method and class source.
+METHOD_LABELS: Final = {"officer": "resolved by an officer", "company-number": "company number",
+                        "charity-number": "charity number", "name": "same name",
+                        "fuzzy": "similar name", "unmatched": "not matched"}
+CLASS_SOURCE_LABELS: Final = {"officer": "an officer", "register": "the register",
+                              "inferred": "inferred from the name", "none": "not known"}
+
+
+def bulk_resolve(session: Session, match_ids: list[int], *, resolved_by: str,
+                 ownership_class: str | None = None, note: str | None = None) -> list[str]:
+    """Resolve several suppliers at once, all or none; give their names.
+
+    With ``ownership_class``, each supplier is given that class (as
+    :func:`resolve_supplier` with a class). Without it, each is marked reviewed
+    as it stands: a supplier matched to an organisation is confirmed as that
+    organisation, any other keeps its class and legal form. Every problem (no
+    supplier chosen, an unknown supplier or class) is raised together before
+    anything changes; run it in one transaction so a later failure undoes it all.
+    """
+    problems = []
+    if not match_ids:
+        problems.append(Problem("choose at least one supplier (tick its box)", field="match_id"))
+    if ownership_class is not None and ownership_class not in OWNERSHIP_CLASSES:
+        problems.append(Problem(f"'{ownership_class}' is not a class; choose one of "
+                                f"{', '.join(OWNERSHIP_CLASSES)}", field="ownership_class"))
+    wanted = list(dict.fromkeys(match_ids))
+    found = {m.id: m for m in session.scalars(select(SupplierMatch).where(
+        SupplierMatch.id.in_(wanted)))} if wanted else {}
+    problems += [Problem(f"no supplier with id {i} (it may have been removed); reload the page",
+                         field="match_id") for i in wanted if i not in found]
+    if problems:
+        raise ValidationError(problems, summary="nothing was saved")
+    names = []
+    for i in wanted:
+        match = found[i]
+        kept = ownership_class in (None, match.ownership_class)
+        reason = note or (f"reviewed, class kept ({match.evidence})" if kept and match.evidence
+                          else "reviewed, class kept" if kept else None)
+        if ownership_class is None and match.organisation_id is not None:
+            resolve_supplier(session, match.supplier_key, resolved_by=resolved_by,
+                             organisation_id=match.organisation_id, note=note or "reviewed")
+        else:
+            resolve_supplier(session, match.supplier_key, resolved_by=resolved_by,
+                             ownership_class=ownership_class or match.ownership_class,
+                             legal_form=match.legal_form if kept else None, note=reason)
+        names.append(match.supplier_name)
+    return names

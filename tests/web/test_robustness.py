@@ -19,8 +19,11 @@ NONSENSE = {
         ["category", "layer", "k", "tolerance", "seed", "measure", "set", "compare", "start",
          "whole", "cutoff", "method", "add", "budget", "grant", "imd", "generative", "a", "b",
          "bbox", "near", "page", "limit", "status", "q", "patch", "ownership", "postcode", "band",
-         "subsector", "class", "locality", "supplier", "demand", "shade"],
-        ["<script>", "99999999999999999999", "nan", "-1", "1,2", "x"] * 6, strict=False)
+         "subsector", "class", "locality", "supplier", "demand", "shade",
+         # the Open Referral feed's
+         "per_page", "search", "taxonomy_term_id", "taxonomy_id", "minimum_age", "maximum_age",
+         "start_time", "end_time", "day", "modified_after", "proximity"],
+        ["<script>", "99999999999999999999", "nan", "-1", "1,2", "x"] * 8, strict=False)
 }
 
 

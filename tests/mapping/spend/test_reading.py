@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mapping.errors import ValidationError
-from mapping.spend.layout import LINE_STATUSES
-from mapping.spend.reading import pounds, read_spend
+from mapping.spend.layout import LINE_STATUSES, column_from_label, column_label
+from mapping.spend.reading import pounds, read_spend, whole_pounds
 from mapping.spend.repairs import repair_row
 from mapping.spend.store import get_dataset, import_spend, lines_frame, payments_frame
 from mapping.store.database import Store
@@ -50,6 +50,9 @@ def test_lambeth_amounts_and_supplier_names_run_into_the_date_are_repaired(
     assert guest["supplier_name"] == "A A GuestHouses"
     assert str(guest["paid_on"]) == "2012-06-25" and guest["amount_pence"] == 900_00
     assert "amount run into the date" in guest["repairs"]
+    # The note a person reads names our columns in words, never by their codes.
+    assert guest["repairs"] == ("amount run into the date: '25/06/2012900' read as payment date "
+                                "'25/06/2012', amount '900'")
     catch = by_line.loc[441]  # Catch2212/06/2012,8755.20
     assert (catch["supplier_name"], str(catch["paid_on"]), catch["amount_pence"]) == (
         "Catch22", "2012-06-12", 8755_20)
@@ -160,6 +163,26 @@ def test_import_stores_payments_and_refuses_a_duplicate_name(data_dir: Path,
 
 def test_pounds() -> None:
     assert pounds(-123456) == "-£1,234.56" and pounds(5) == "£0.05"
+    assert whole_pounds(-123456) == "-£1,235" and whole_pounds(123449) == "£1,234"
+    assert whole_pounds(49) == "£0" and whole_pounds(50) == "£1"
+
+
+def test_our_columns_by_their_plain_names(tmp_path: Path) -> None:
+    assert column_label("paid_on") == "payment date" and column_label("other") == "other"
+    assert [column_from_label(t) for t in ("Payment Date", "paid_on", "paid on", "supplier",
+                                           "nonsense")] == [
+        "paid_on", "paid_on", "paid_on", "supplier_name", None]
+    path = tmp_path / "odd.csv"
+    path.write_text("Who,When,How much\nAcme,01/06/2024,5.00\n", encoding="utf-8")
+    spend = read_spend(path, mapping={"Who": "supplier", "When": "payment date",
+                                      "How much": "amount"})
+    assert spend.mapping == {"Who": "supplier_name", "When": "paid_on", "How much": "amount"}
+    with pytest.raises(ValidationError, match="'nonsense' is not one of our columns; use one "
+                                              "of body, department, service, supplier"):
+        read_spend(path, mapping={"Who": "nonsense"})
+    stages: list[str] = []
+    read_spend(path, mapping={"Who": "supplier", "How much": "amount"}, stage=stages.append)
+    assert stages == ["reading", "repairing"]
 
 
 def test_cli_import_spend_and_spend_report(data_dir: Path, store: Store, tmp_path: Path) -> None:

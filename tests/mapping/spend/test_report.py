@@ -16,6 +16,7 @@ from mapping.spend.report import (
     classify_payments,
     compare_shares,
     drill_down,
+    locality_coverage,
     policy_band,
     policy_bands,
     shares_chart,
@@ -168,3 +169,48 @@ def test_a_dataset_with_no_payments_reports_and_compares(tmp_path: Path, store: 
     assert table["None: total_pence"].sum() == 0
     assert shares_chart([("Nothing", report.shares)]).startswith(b"<?xml")
     assert report.bands["total pence"].sum() == 0 and report.top_extractive().empty
+
+
+def test_top_extractive_narrowed_to_care_or_one_subsector() -> None:
+    payments = pd.concat([PAYMENTS, pd.DataFrame({
+        "id": [8], "supplier_key": ["fleet limited"], "supplier_name": ["Fleet Ltd"],
+        "department": ["Highways"], "service": ["VEHICLES"], "amount_pence": [99_000_000_00]})],
+        ignore_index=True)
+    matches = pd.concat([MATCHES, pd.DataFrame({
+        "supplier_key": ["fleet limited"], "ownership_class": ["extractive"],
+        "national_charity": [False], "office_in_borough": [None]})], ignore_index=True)
+    classified = classify_payments(payments, matches)
+    assert top_extractive(classified)["supplier_name"].tolist() == ["Fleet Ltd", "Big Care Ltd"]
+    care = top_extractive(classified, within="adult care")
+    assert care["supplier_name"].tolist() == ["Big Care Ltd"]
+    assert care["total_pence"].tolist() == [18_100_001 + 5_000_00]
+    assert care["subsectors"].tolist() == ["homecare, residential"]
+    homecare = top_extractive(classified, within="homecare")
+    assert homecare["total_pence"].tolist() == [5_000_00]
+    assert top_extractive(classified, within="other")["supplier_name"].tolist() == ["Fleet Ltd"]
+    # The drill-down behind a narrowed figure adds up to it.
+    rows = drill_down(classified, Cell(supplier_key="big care limited", segment="extractive",
+                                       sector="adult care"))
+    assert rows["amount_pence"].sum() == care["total_pence"].iloc[0]
+    assert top_extractive(classified, within="respite").empty
+
+
+def test_locality_coverage_says_how_much_is_known() -> None:
+    matches = MATCHES.assign(organisation_id=[1, 2, None, 3],
+                             office_in_borough=[False, True, None, None])
+    classified = classify_payments(PAYMENTS, matches)
+    coverage = locality_coverage(classified, matches)
+    assert (coverage.suppliers, coverage.matched, coverage.located, coverage.local) == (5, 3, 2, 1)
+    # council (no organisation), charity x (no office recorded) and mystery (unmatched)
+    assert coverage.unknown_pence == 1_000_00 + 2_000_00 - 300_00
+    assert coverage.total_pence == PAYMENTS["amount_pence"].sum()
+    assert coverage.unknown_share == pytest.approx(2_700_00 / PAYMENTS["amount_pence"].sum())
+    nothing = locality_coverage(classified[:0], matches)
+    assert nothing.unknown_share == 0.0 and nothing.suppliers == 0
+
+
+def test_the_chart_carries_pounds_as_text(classified: pd.DataFrame) -> None:
+    svg = shares_chart([("June", subsector_shares(classified))]).decode()
+    # residential: £181,000.01 + £10.00 in all, extractive 99.99% of it
+    assert "£182,000</text>" in svg and "£181,000</text>" in svg
+    assert "total (£)" in svg and "in whole pounds" in svg
