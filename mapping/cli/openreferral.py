@@ -82,5 +82,8 @@ def import_openreferral_cmd(context: Context, source: str, licence: str | None,
     click.echo(f"{name}: {result.records} records read; assets {a.inserted} added, {a.updated} "
                f"updated, {a.unchanged} unchanged; organisations {o.inserted} added, {o.updated} "
                f"updated, {o.unchanged} unchanged")
+    if result.unplaced:
+        click.echo(f"{len(result.unplaced)} service(s) with no physical location were not added "
+                   "(the register maps places): " + "; ".join(result.unplaced))
 
 COMMANDS = (export_openreferral_cmd, import_openreferral_cmd)

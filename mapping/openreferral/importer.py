@@ -6,6 +6,10 @@ export) or, online, a feed's URL (its ``/`` is read for ``version``, then every 
 ``/services`` and each ``/services/{id}``). Each service at a location becomes an asset,
 each organization an organisation, through the same checks as every import
 (:func:`mapping.register.importers.prepare_assets`): a bad record and nothing is written.
+A location with no coordinates is placed by its postcode. A service with no physical
+location (no ``service_at_locations``, or only ``virtual`` ones: a helpline, a website) is
+not an asset, since the register maps places: it is named in the result's ``unplaced`` and
+its organization is still imported.
 
 Records match on their HSDS ids (``oruk:<service_at_location id>``, ``oruk:<organization
 id>``), or on our own ``external_id`` when the feed is this register's, so importing again
@@ -48,6 +52,8 @@ class FeedImport:
     records: int = 0
     assets: WriteCounts = field(default_factory=WriteCounts)
     organisations: WriteCounts = field(default_factory=WriteCounts)
+    #: services with no physical location (helplines, websites): the register maps places
+    unplaced: list[str] = field(default_factory=list)
 
 
 def _version_problem(obj: dict[str, Any], row: int | None, file: str) -> list[Problem]:
@@ -200,6 +206,8 @@ def asset_rows(service: dict[str, Any], org_key: str | None, defaults: dict[str,
     rows = []
     for sal in service.get("service_at_locations") or []:
         location = sal.get("location") or {}
+        if not _is_place(location):
+            continue
         address = (location.get("addresses") or [{}])[0]
         own = location.get("external_identifier_type") == REGISTER_ID_TYPE
         access = [_text(a.get("accessibility") or a.get("description"))
@@ -212,6 +220,17 @@ def asset_rows(service: dict[str, Any], org_key: str | None, defaults: dict[str,
                      S.POSTCODE: _text(address.get("postal_code")),
                      S.ACCESSIBILITY: "; ".join(a for a in access if a) or None})
     return rows
+
+
+def _is_place(location: dict[str, Any]) -> bool:
+    """Say whether a location is a physical place (not ``virtual``: a phone line or website)."""
+    return str(location.get("location_type") or "physical") != "virtual"
+
+
+def _placeable(location: dict[str, Any]) -> bool:
+    """Say whether a place can be put on the map: coordinates, else a postcode to look up."""
+    has_point = location.get("latitude") is not None and location.get("longitude") is not None
+    return has_point or any(_text(a.get("postal_code")) for a in location.get("addresses") or [])
 
 
 def _check(row: int, service: dict[str, Any], file: str) -> list[Problem]:
@@ -228,18 +247,14 @@ def _check(row: int, service: dict[str, Any], file: str) -> list[Problem]:
         out += [Problem(f"required field 'organization.{f}' is missing", row=row,
                         field=f"organization.{f}", file=file)
                 for f in ("id", "name") if not _text(org.get(f))]
-    sals = service.get("service_at_locations") or []
-    if not sals:
-        out.append(Problem("no service_at_locations: an asset needs a location", row=row,
-                           field="service_at_locations", file=file))
-    for sal in sals:
+    for sal in service.get("service_at_locations") or []:
         location = sal.get("location")
         if location is None or sal.get("location_id", location.get("id")) != location.get("id"):
             out.append(Problem(f"location_id '{sal.get('location_id')}' does not resolve to a "
                                "nested location", row=row, field="location_id", file=file))
-        elif location.get("latitude") is None or location.get("longitude") is None:
-            out.append(Problem("the location has no latitude and longitude", row=row,
-                               field="location", file=file))
+        elif _is_place(location) and not _placeable(location):
+            out.append(Problem("the location has no latitude and longitude and no postcode to "
+                               "place it by", row=row, field="location", file=file))
         if sal.get("service_id", service.get("id")) != service.get("id"):
             out.append(Problem(f"service_id '{sal.get('service_id')}' does not resolve to this "
                                "service", row=row, field="service_id", file=file))
@@ -293,6 +308,7 @@ def import_feed(store: Store, records: list[tuple[int, dict[str, Any]]], *, file
         if not found:
             lone_row = organisation_row(lone, defaults)
             orgs.setdefault(lone_row[S.EXTERNAL_ID], lone_row)
+    unplaced: list[str] = []
     for row, service in services:
         found = _check(row, service, file)
         problems += found
@@ -302,7 +318,10 @@ def import_feed(store: Store, records: list[tuple[int, dict[str, Any]]], *, file
         org_row = organisation_row(org, defaults) if org else None
         if org_row is not None:
             orgs.setdefault(org_row[S.EXTERNAL_ID], org_row)
-        for asset in asset_rows(service, org_row[S.EXTERNAL_ID] if org_row else None, defaults):
+        rows = asset_rows(service, org_row[S.EXTERNAL_ID] if org_row else None, defaults)
+        if not rows:
+            unplaced.append(str(service.get("name")))
+        for asset in rows:
             assets.append(asset)
             origin.append(row)
     org_frame, org_problems = prepare_organisations(pd.DataFrame(list(orgs.values()),
@@ -317,7 +336,7 @@ def import_feed(store: Store, records: list[tuple[int, dict[str, Any]]], *, file
     if problems:
         raise ValidationError(problems, summary=f"{file}: nothing imported, {len(problems)} "
                               "problem(s)")
-    report = FeedImport(file=file, records=len(records))
+    report = FeedImport(file=file, records=len(records), unplaced=unplaced)
     with store.transaction() as session:
         report.organisations = upsert_records(session, "organisation", org_frame, changed_by=changed_by)
         written = write_assets_in(session, prepared, [], file=file, rows=len(prepared),

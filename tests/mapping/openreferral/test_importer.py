@@ -129,7 +129,11 @@ def test_a_feed_service_becomes_an_asset_and_its_organisation(store: Store) -> N
     ({**_service(), "service_at_locations": [{"id": "e94c9f38-1e8f-4564-91d4-d53501ab1765",
                                               "location_id": "0d0c4a8e-0000-4000-8000-000000000000"}]},
      "location_id"),
-    ({**_service(), "service_at_locations": []}, "service_at_locations"),
+    ({**_service(), "service_at_locations": [{"id": "e94c9f38-1e8f-4564-91d4-d53501ab1765",
+                                              "location": {"id": "0d0c4a8e-0000-4000-8000-000000000000",
+                                                           "location_type": "physical",
+                                                           "addresses": [{"address_1": "1 High St"}]}}]},
+     "location"),
 ])
 def test_bad_records_are_refused_whole_with_their_row(store: Store, record: dict, field: str) -> None:
     with pytest.raises(ValidationError) as caught:
@@ -137,6 +141,35 @@ def test_bad_records_are_refused_whole_with_their_row(store: Store, record: dict
     assert {(p.row, p.field) for p in caught.value.problems} >= {(2, field)}
     with store.session() as session:
         assert assets_frame(session).empty and organisations_frame(session).empty
+
+
+def test_a_service_with_no_physical_place_is_named_not_added_and_its_organisation_is(
+        store: Store) -> None:
+    helpline = {**_service(), "id": "0b6f4e0e-1111-4000-8000-000000000001", "name": "Helpline",
+                "service_at_locations": []}
+    website = {**_service(), "id": "0b6f4e0e-1111-4000-8000-000000000002", "name": "Web chat"}
+    website["service_at_locations"] = [{**website["service_at_locations"][0], "location": {
+        **website["service_at_locations"][0]["location"], "location_type": "virtual",
+        "latitude": None, "longitude": None}}]
+    report = import_feed(store, [(1, helpline), (2, website)], file="feed.ndjson")
+    assert report.unplaced == ["Helpline", "Web chat"]
+    assert (report.assets.inserted, report.organisations.inserted) == (0, 1)
+
+
+def test_a_location_with_only_a_postcode_is_placed_by_it(demo_store: Store) -> None:
+    from mapping.places.postcode_store import stored_index
+    with demo_store.session() as session:
+        index = stored_index(session)
+    record = _service()
+    location = record["service_at_locations"][0]["location"]
+    location |= {"latitude": None, "longitude": None}
+    location["addresses"] = [{**location["addresses"][0], "postal_code": "E15 4BQ"}]
+    report = import_feed(demo_store, [(1, record)], file="feed.json", index=index)
+    assert report.assets.inserted == 1
+    with demo_store.session() as session:
+        frame = assets_frame(session)
+    placed = frame[frame[S.EXTERNAL_ID] == "oruk:e94c9f38-1e8f-4564-91d4-d53501ab1765"].iloc[0]
+    assert 51.5 < placed[S.LAT] < 51.6 and -0.05 < placed[S.LON] < 0.1
 
 
 def test_coordinates_outside_the_uk_and_a_wrong_version_are_refused(store: Store) -> None:
@@ -156,17 +189,18 @@ def test_the_standard_s_examples_are_read_and_refused_only_for_their_coordinates
     for path in sorted((STANDARD / "examples").glob("*.json")):
         records, problems = read_feed(path.read_text(encoding="utf-8"), file=path.name)
         assert problems == [], path.name
+        off_earth = '"latitude": 100' in path.read_text(encoding="utf-8")
         try:
             import_feed(store, records, file=path.name)
-        except ValidationError as exc:
-            reasons = {p.field for p in exc.problems}
-            # latitude 100 / longitude 101 (and list entries with no location at all)
-            assert reasons <= {"lon/lat", "service_at_locations", "location"}, (path.name, exc)
+            assert not off_earth, path.name
+        except ValidationError as exc:  # only for latitude 100 / longitude 101
+            assert off_earth and {p.field for p in exc.problems} == {"lon/lat"}, (path.name, exc)
         # Put on Earth (the examples' latitude 100, longitude 101 are not), they import.
         text = re.sub(r'"latitude": *100', '"latitude": 51.54', path.read_text(encoding="utf-8"))
         text = re.sub(r'"longitude": *101', '"longitude": 0.01', text)
-        if "service_list" not in path.name:  # list services have no location to be an asset at
-            import_feed(store, read_feed(text, file=path.name)[0], file=path.name)
+        report = import_feed(store, read_feed(text, file=path.name)[0], file=path.name)
+        if "service_list" in path.name:  # list services carry no location: named, not added
+            assert report.unplaced and report.assets.inserted == 0
     with store.session() as session:
         assert len(assets_frame(session)) == 1  # the examples' one service, at one location
         assert len(organisations_frame(session)) == 1
