@@ -52,12 +52,16 @@ def _page(items: list[Any], total: int, page: int, per_page: int) -> dict[str, A
     return page_envelope(items, total_items=total, page=page, per_page=per_page)
 
 
-def services_page(data: FeedData, query: FeedQuery, *, page: int, per_page: int) -> dict[str, Any]:
-    """Give ``/services``: a page of services, one-to-one fields and their organisation."""
-    found = select_services(data, query)
+def _rows_page(data: FeedData, found: Any, brief: Any, page: int, per_page: int) -> dict[str, Any]:
+    """Give a page of the ``found`` rows, each as ``brief(data, row)``."""
     start, stop = page_bounds(page, per_page)
     rows = data.rows_at(found.index[start:stop])
-    return _page([service_brief(data, r) for r in rows], len(found), page, per_page)
+    return _page([brief(data, r) for r in rows], len(found), page, per_page)
+
+
+def services_page(data: FeedData, query: FeedQuery, *, page: int, per_page: int) -> dict[str, Any]:
+    """Give ``/services``: a page of services, one-to-one fields and their organisation."""
+    return _rows_page(data, select_services(data, query), service_brief, page, per_page)
 
 
 def service(data: FeedData, service_id: str) -> dict[str, Any]:
@@ -74,9 +78,7 @@ def service_at_locations_page(data: FeedData, query: FeedQuery, *, page: int, pe
     """Give ``/service_at_locations``: a page of services at locations, nearest first when
     a postcode's ``origin`` is given (within ``proximity_m`` metres when that is given too)."""
     found = select_services(data, query, origin=origin, proximity_m=proximity_m)
-    start, stop = page_bounds(page, per_page)
-    rows = data.rows_at(found.index[start:stop])
-    return _page([service_at_location_brief(data, r) for r in rows], len(found), page, per_page)
+    return _rows_page(data, found, service_at_location_brief, page, per_page)
 
 
 def service_at_location(data: FeedData, sal_id: str) -> dict[str, Any]:
