@@ -11,7 +11,6 @@ process; a finished one is forgotten after :attr:`DesignJobs.keep_seconds`.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
@@ -21,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from mapping.errors import MappingError
+from mapping.jobs import run_guarded
 from mapping.lots._search import DesignCancelled, Report, SearchProgress
-
-log = logging.getLogger(__name__)
 
 #: What a person is told when a design fails for a reason that is not theirs (no stack trace).
 UNEXPECTED: Final = ("The design could not be finished. Try again; if it keeps happening, tell "
@@ -118,23 +116,18 @@ class DesignJobs:
         def report(progress: SearchProgress) -> None:
             job.progress = progress
 
+        def finish() -> Any:
+            result = work(report, job.cancel_flag.is_set)
+            if on_done is not None:
+                on_done(result)
+            return result
+
         def run() -> None:
-            state, result, message, problems = "done", None, "", []
-            try:
-                result = work(report, job.cancel_flag.is_set)
-                if on_done is not None:
-                    on_done(result)
-            except DesignCancelled:
-                state, message = "cancelled", "Cancelled: no design was made."
-            except MappingError as exc:
-                state, message = "failed", str(exc)
-                problems = [p.as_dict() for p in getattr(exc, "problems", [])]
-            except Exception:  # a person sees plain words; the log keeps the trace
-                log.exception("lot design job %s failed", job.id)
-                state, message = "failed", UNEXPECTED
+            end = run_guarded(finish, what=f"lot design job {job.id}", cancelled=DesignCancelled,
+                              on_cancel="Cancelled: no design was made.", unexpected=UNEXPECTED)
             with self._lock:
-                job.result, job.message, job.problems = result, message, problems
-                job.finished, job.state = time.monotonic(), state
+                job.result, job.message, job.problems = end.result, end.message, end.problems
+                job.finished, job.state = time.monotonic(), end.state
 
         threading.Thread(target=run, name=f"lot-design-{job.id}", daemon=True).start()
         return job

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import time
@@ -21,10 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from mapping.errors import MappingError, NotFoundError, ValidationError
+from mapping.errors import MappingError, NotFoundError
+from mapping.jobs import run_guarded
 from mapping.spend.store import IMPORT_STAGES, SpendImport
-
-log = logging.getLogger(__name__)
 
 #: ``queued`` → ``running`` → ``done``, ``failed`` or ``cancelled``; ``cancelling`` while a
 #: cancel waits for the next step, ``stopped`` when the job went quiet (the server restarted).
@@ -155,24 +153,18 @@ class ImportJob:
             if self._cancel.exists():  # after the write: past "saving" a cancel is refused
                 raise ImportCancelled("cancelled")
 
-        try:
-            result = work(stage)
-        except ImportCancelled:
-            return self._update(state="cancelled", stages_done=done[:-1], message=(
-                "Import cancelled: nothing was written."))
-        except ValidationError as exc:
-            return self._update(state="failed", stages_done=done[:-1],
-                                problems=[p.as_dict() for p in exc.problems[:MAX_PROBLEMS]],
-                                problem_count=len(exc.problems),
-                                message=f"{exc.summary}; nothing was imported.")
-        except MappingError as exc:
-            return self._update(state="failed", stages_done=done[:-1],
-                                message=f"{exc}; nothing was imported.")
-        except Exception:  # a background job has nobody to raise to: say so, log the rest
-            log.exception("spend import %s failed", self.id)
-            return self._update(state="failed", stages_done=done[:-1], message=(
-                "The import stopped with an unexpected error; nothing was imported. "
-                "The details are in the server's log."))
+        end = run_guarded(lambda: work(stage), what=f"spend import {self.id}",
+                          cancelled=ImportCancelled, most_problems=MAX_PROBLEMS,
+                          on_cancel="Import cancelled: nothing was written.", unexpected=(
+                              "The import stopped with an unexpected error (the details are in "
+                              "the server's log)"))
+        if end.state == "cancelled":
+            return self._update(state="cancelled", stages_done=done[:-1], message=end.message)
+        if end.state == "failed":
+            return self._update(state="failed", stages_done=done[:-1], problems=end.problems,
+                                problem_count=end.problem_count,
+                                message=f"{end.message}; nothing was imported.")
+        result = end.result
         return self._update(state="done", stage="done", percent=100,
                             stages_done=[s for s in IMPORT_STAGES if s in done],
                             dataset_id=result.dataset_id,
