@@ -51,8 +51,10 @@ bp = Blueprint("directory", __name__, url_prefix="/directory")
 SHORTLIST_KEY = "shortlist"
 #: The postcode of the last search that had one: the shortlist measures from it.
 POSTCODE_KEY = "directory_postcode"
-#: The query string of the last search, for the shortlist's way back to it.
+#: The last search's checked options, for the shortlist's way back to it.
 SEARCH_KEY = "directory_search"
+#: The most characters of search words remembered for that way back.
+MAX_REMEMBERED = 200
 MAX_SHORTLIST = 50
 EXPORT_COLUMNS = [S.NAME, "category_label", "organisation_name", S.OWNERSHIP_CLASS, S.ADDRESS,
                   S.POSTCODE, S.OPENING_TIMES, S.CONTACT, S.WEBSITE, S.ACCESSIBILITY, DISTANCE_M,
@@ -196,7 +198,7 @@ def search() -> Any:
                         for a in offered]
     if origin is not None:
         session[POSTCODE_KEY] = query.postcode
-    session[SEARCH_KEY] = request.query_string.decode()
+    session[SEARCH_KEY] = _remembered(query, page.number)
     parts = _results_map(shown, origin, query.postcode) if len(shown) else {}
     return _render_search(
         asked, results=_records(shown), total=len(found), page=page, why=why,
@@ -205,6 +207,14 @@ def search() -> Any:
         next_url=_page_url(page.number + 1) if page.number < page.pages else None,
         map_header=parts.get("header", ""), map_html=parts.get("html", ""),
         map_script=parts.get("script", ""))
+
+
+def _remembered(query: DirectoryQuery, page_number: int) -> str:
+    """Give the search to go back to from the shortlist: only its checked options, each
+    once and the words cut short, so the browser's session cookie stays small."""
+    pairs = list(dict.fromkeys((k, v[:MAX_REMEMBERED] if k == "q" else v)
+                               for k, v in query.params()))
+    return urlencode(pairs + ([("page", str(page_number))] if page_number > 1 else []))
 
 
 def _csv(frame: pd.DataFrame, filename: str) -> Response:

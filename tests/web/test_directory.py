@@ -1,6 +1,7 @@
 """The directory on the real Newham demo: filters, distance, shortlist, CSV."""
 
 import csv
+import html
 import io
 import re
 
@@ -237,3 +238,16 @@ def test_the_printed_shortlist_has_distances_the_date_and_a_static_map(client) -
     assert "No distances:" in other and "km from" not in other
     with_distance = rows(client.get("/directory/shortlist.csv?postcode=E15+4BQ"))
     assert [r["distance_method"] for r in with_distance] == ["straight line"] * 2
+
+
+def test_the_way_back_from_the_shortlist_keeps_the_search_but_not_a_huge_query(client) -> None:
+    client.get("/directory/?category=food_bank&local=0&utm_source=" + "x" * 3000
+               + "&category=food_bank" * 200 + "&q=" + "pantry+" * 100)
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 1000  # browsers drop cookies over 4 KB
+    page = client.get("/directory/shortlist").get_data(as_text=True)
+    back = re.search(r'href="(/directory/\?[^"]*)"', page)
+    assert back is not None
+    link = html.unescape(back.group(1))
+    assert link.count("category=food_bank") == 1 and "utm_source" not in link
+    assert "q=pantry" in link and len(link) < 400
