@@ -115,8 +115,9 @@ def _units(areas: gpd.GeoDataFrame, values: pd.Series, keep_whole: pd.DataFrame 
     if missing:
         raise ValidationError([Problem(f"area {named(c)} lies in none of the areas to keep "
                                        "whole", field="keep_whole") for c in missing])
-    group_names = (dict(zip(keep_whole[S.PATCH].astype(str), keep_whole[S.AREA_NAME].astype(str),
-                            strict=True)) if S.AREA_NAME in keep_whole.columns else {})
+    group_names = ({p: n for p, n in zip(keep_whole[S.PATCH].astype(str), keep_whole[S.AREA_NAME],
+                                         strict=True) if pd.notna(n) and str(n).strip()}
+                   if S.AREA_NAME in keep_whole.columns else {})
     unit_map: dict[str, str] = {}
     for name, members in group[codes.to_numpy()].groupby(group[codes.to_numpy()], sort=True):
         pieces = sorted((sorted(p) for p in nx.connected_components(
@@ -142,7 +143,8 @@ def _names(codes: pd.Series, areas: pd.DataFrame) -> Callable[[str], str]:
     """Give a function naming an area for a person: "Canning Town North (E05013901)"."""
     if S.AREA_NAME not in areas.columns:
         return lambda code: f"'{code}'"
-    names = dict(zip(codes, areas[S.AREA_NAME].astype(str), strict=True))
+    names = {c: n for c, n in zip(codes, areas[S.AREA_NAME], strict=True)
+             if pd.notna(n) and str(n).strip()}  # an unnamed area goes by its code alone
     return lambda code: f"{names[code]} ({code})" if code in names else f"'{code}'"
 
 

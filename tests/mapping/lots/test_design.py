@@ -109,6 +109,10 @@ def test_options_and_layers_that_cannot_be_designed_are_refused_with_reasons() -
         code="ISLE", geometry=[box(540_000, 190_000, 541_000, 191_000)])], ignore_index=True)
     with pytest.raises(ValidationError, match=r"cell 0,0 \(ISLE\) share no boundary"):
         design_lots(gpd.GeoDataFrame(island, crs=S.METRIC_CRS), k=2)
+    unnamed = island.assign(**{S.AREA_NAME: [*island[S.AREA_NAME][:-1], None]})
+    with pytest.raises(ValidationError, match=r"areas 'ISLE' share no boundary") as caught:
+        design_lots(gpd.GeoDataFrame(unnamed, crs=S.METRIC_CRS), k=2)
+    assert "None" not in str(caught.value) and "nan" not in str(caught.value)
 
 
 def test_lot_lookup_rejects_gaps_overlaps_and_split_lots_clearly() -> None:
