@@ -102,10 +102,15 @@ class DesignJobs:
         """Give a new job running ``work(report, cancelled)`` in a thread of its own.
 
         ``on_done`` is called with the result when the work finishes (e.g. to cache it).
-        Raises :class:`JobsBusyError` when :attr:`most_running` jobs are running already.
+        Raises :class:`JobsBusyError` when :attr:`most_running` jobs are running already,
+        or the owner has one running.
         """
         with self._lock:
             self._forget_old()
+            mine = [j for j in self._jobs.values() if j.state == "running" and j.owner == owner]
+            if mine:  # one each, so nobody can take every slot
+                raise JobsBusyError("a design you started is still being worked out; wait for "
+                                    "it to finish, or cancel it, before starting another")
             running = sum(1 for j in self._jobs.values() if j.state == "running")
             if running >= self.most_running:
                 raise JobsBusyError(f"{running} designs are being worked out on this server "

@@ -96,7 +96,7 @@ def test_cancel_failure_and_the_cap_on_running_jobs() -> None:
 
     job = jobs.start("me", until_cancelled)
     with pytest.raises(JobsBusyError, match="wait a few seconds"):
-        jobs.start("me", until_cancelled)
+        jobs.start("you", until_cancelled)
     assert jobs.cancel(job.id, "someone else") is None
     assert jobs.cancel(job.id, "me") is not None
     assert _wait(jobs, job.id) == "cancelled"
@@ -129,3 +129,20 @@ def test_recent_results_keep_the_last_few_for_a_while() -> None:
     stale.put("a", 1)
     time.sleep(0.01)
     assert stale.get("a") is None
+
+
+def test_one_running_design_each_so_nobody_takes_every_slot() -> None:
+    jobs = DesignJobs(most_running=3)
+    release = threading.Event()
+
+    def held(report, cancelled):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return "done"
+
+    mine = jobs.start("me", held)
+    with pytest.raises(JobsBusyError, match="a design you started is still being worked out"):
+        jobs.start("me", held)
+    theirs = jobs.start("you", held)  # a slot is still free for someone else
+    release.set()
+    assert _wait(jobs, mine.id) == "done" and jobs.wait(theirs.id, "you", 10) is not None
+    assert jobs.start("me", held) is not None  # once mine has finished, I may start again
