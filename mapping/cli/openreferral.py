@@ -14,7 +14,7 @@ from mapping.cli._common import Context, handles_errors, pass_context
 from mapping.errors import DataMissingError, Problem
 
 
-def _get_json(url: str) -> Any:
+def get_json(url: str) -> Any:
     """GET a URL's JSON (an HSDS feed is open: no keys)."""
     request = urllib.request.Request(url, headers={"Accept": "application/json",
                                                    "User-Agent": "community-asset-mapping"})
@@ -69,7 +69,7 @@ def import_openreferral_cmd(context: Context, source: str, licence: str | None,
     defaults = {"licence": licence, "attribution": attribution}
     problems: list[Problem] = []
     if source.startswith(("http://", "https://")):
-        records, name = fetch_feed(source, _get_json), source
+        records, name = fetch_feed(source, get_json), source
     else:
         path = Path(source)
         if not path.is_file():

@@ -7,15 +7,14 @@ request or page error fails the test: the pages must work with no internet.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from werkzeug.serving import make_server
 
 from mapping.config import PROJECT_ROOT
+from tests.conftest import serving
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
@@ -37,12 +36,8 @@ FAILING_IMPACTS = ("serious", "critical")
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 class Problems(list[str]):
